@@ -1,0 +1,3 @@
+"""Voronka: an open-source CRM."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,53 @@
+"""The one place that decides which owned records a user may see.
+
+Every list, card, search, export, bulk action and API endpoint filters through
+``Model.objects.visible_to(user)``; a record outside it answers 404."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+
+from voronka.core.errors import Forbidden, NotFound
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Scope(models.TextChoices):
+    OWN = "own", "own records"
+    TEAM = "team", "team records"
+    ALL = "all", "all records"
+
+
+def owner_ids_visible_to(user: Any) -> list[int] | None:
+    """None means every record; otherwise the owners whose records the user may see."""
+    scope = user.visibility_scope
+    if scope == Scope.ALL:
+        return None
+    if scope == Scope.TEAM and user.team_id:
+        return user.team_member_ids()
+    return [user.pk]
+
+
+class OwnedQuerySet(models.QuerySet[M]):
+    def visible_to(self, user: Any) -> OwnedQuerySet[M]:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        owners = owner_ids_visible_to(user)
+        if owners is None:
+            return self
+        if len(owners) == 1:
+            return self.filter(owner_id=owners[0])
+        return self.filter(owner_id__in=owners)
+
+
+def get_for_user(qs: OwnedQuerySet[M], user: Any, pk: Any, *, write: bool = False) -> M:
+    """A single record the user may see (404 otherwise) and, with ``write``, may change."""
+    try:
+        obj = qs.visible_to(user).get(pk=int(pk))
+    except (ValueError, TypeError, qs.model.DoesNotExist) as exc:
+        raise NotFound(f"{qs.model.__name__} {pk} not found") from exc
+    if write and not user.can_write:
+        raise Forbidden("your role is read-only")
+    return obj

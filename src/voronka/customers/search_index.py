@@ -1,0 +1,72 @@
+"""Substring search over a million records on both databases.
+
+Each company and contact keeps a folded ``search_text`` (names, company, e-mails, phone digits).
+PostgreSQL indexes it with pg_trgm (GIN); SQLite with an FTS5 trigram table kept in step by
+triggers. Both are created by :func:`ensure` after every migrate, idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+TABLES = ("customers_contact", "customers_company")
+
+
+def _sqlite_statements(table: str) -> list[str]:
+    fts = f"{table}_fts"
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
+        f"search_text, content='{table}', content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_ai AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_ad AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+        " END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_au AFTER UPDATE OF search_text ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+        f" INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text); END",
+    ]
+
+
+def ensure(using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for table in TABLES:
+                cursor.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name=?",
+                    [f"{table}_fts_ai"],
+                )
+                had_triggers = cursor.fetchone()[0] > 0
+                for statement in _sqlite_statements(table):
+                    cursor.execute(statement)
+                if not had_triggers:
+                    # Triggers were missing (new database or a rebuilt table): reindex all.
+                    cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+        elif connection.vendor == "postgresql":
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            for table in TABLES:
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {table}_search_trgm ON {table} "
+                    "USING gin (search_text gin_trgm_ops)"
+                )
+
+
+def rebuild(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Re-read every row into the SQLite FTS tables (after bulk loads that bypass triggers)."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+
+
+def fts_match_sql(table: str) -> str:
+    """SQL selecting ids whose search_text contains the parameter (SQLite only)."""
+    return f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s"  # noqa: S608 - fixed names
+
+
+def fts_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'

@@ -1,0 +1,14 @@
+"""URL map: the web UI per domain, the REST API under /api/v1, and /healthz."""
+
+from django.urls import include, path
+
+from voronka.api import api
+from voronka.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("voronka.accounts.urls")),
+    path("customers/", include("voronka.customers.urls")),
+    path("", include("voronka.web.urls")),
+]
