@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from voronka.core.visibility import Scope
@@ -66,13 +67,11 @@ class User(AbstractUser):
         related_name="users",
     )  # fmt: skip
 
-    objects = UserManager()
-
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("email"),
+                Lower("email"),
                 condition=~models.Q(email=""),
                 name="user_email_ci_uniq",
             )
@@ -110,7 +109,9 @@ class User(AbstractUser):
     def team_member_ids(self) -> list[int]:
         cached = getattr(self, "_team_member_ids", None)
         if cached is None:
-            cached = list(User.objects.filter(team_id=self.team_id).values_list("id", flat=True))
+            cached = list(
+                User.objects.filter(team__pk=self.team_id or 0).values_list("id", flat=True)
+            )
             if self.pk not in cached:
                 cached.append(self.pk)
             self._team_member_ids = cached

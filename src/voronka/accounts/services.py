@@ -38,7 +38,11 @@ def _clean_user_fields(errors: Collector, data: dict[str, Any], *, instance: Use
             errors.add("username", _("this field is required"))
         elif len(username) > 150 or "@" in username or " " in username:
             errors.add("username", _("use letters, digits and . _ - only"))
-        elif User.objects.filter(username__iexact=username).exclude(pk=getattr(instance, "pk", None)).exists():
+        elif (
+            User.objects.filter(username__iexact=username)
+            .exclude(pk=instance.pk if instance else 0)
+            .exists()
+        ):
             errors.add("username", _("this username is taken"))
         data["username"] = username
     if data.get("email"):
@@ -47,7 +51,9 @@ def _clean_user_fields(errors: Collector, data: dict[str, Any], *, instance: Use
         except ValueError as exc:
             errors.add("email", str(exc))
         else:
-            taken = User.objects.filter(email__iexact=data["email"]).exclude(pk=getattr(instance, "pk", None))
+            taken = User.objects.filter(email__iexact=data["email"]).exclude(
+                pk=instance.pk if instance else 0
+            )
             if taken.exists():
                 errors.add("email", _("this e-mail belongs to another user"))
     if "language" in data and data["language"] not in {"ru", "en"}:
@@ -102,7 +108,9 @@ def user_create(
         else:
             user.set_unusable_password()
         user.save()
-        audit.record(user, action="create", changes=_user_snapshot(user), actor=actor, channel=channel)
+        audit.record(
+            user, action="create", changes=_user_snapshot(user), actor=actor, channel=channel
+        )
         events.publish(
             "user.created", entity="accounts.user", entity_id=user.pk,
             payload={"username": user.username}, actor=actor, channel=channel,
@@ -156,11 +164,15 @@ def team_create(*, name: str, actor: Any = None, channel: str = Channel.UI) -> T
     if not name:
         raise ServiceValidationError.single("name", _("this field is required"))
     if len(name) > 128:
-        raise ServiceValidationError.single("name", _("is longer than %(n)d characters") % {"n": 128})
+        raise ServiceValidationError.single(
+            "name", _("is longer than %(n)d characters") % {"n": 128}
+        )
     try:
         with transaction.atomic():
             team = Team.objects.create(name=name)
-            audit.record(team, action="create", changes={"name": name}, actor=actor, channel=channel)
+            audit.record(
+                team, action="create", changes={"name": name}, actor=actor, channel=channel
+            )
             events.publish("team.created", entity="accounts.team", entity_id=team.pk,
                            payload={"name": name}, actor=actor, channel=channel)  # fmt: skip
     except IntegrityError as exc:
@@ -178,7 +190,9 @@ def team_update(*, team: Team, name: str, actor: Any = None, channel: str = Chan
         before = team.name
         team.name = name
         team.save(update_fields=["name"])
-        audit.record(team, action="update", changes={"name": [before, name]}, actor=actor, channel=channel)
+        audit.record(
+            team, action="update", changes={"name": [before, name]}, actor=actor, channel=channel
+        )
     return team
 
 
@@ -217,7 +231,9 @@ def apikey_create(*, user: User, name: str = "", actor: Any = None) -> tuple[Api
     name = (name or "").strip() or _("API key")
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        key = ApiKey.objects.create(user=user, name=name[:128], prefix=raw[:11], key_hash=_hash(raw))
+        key = ApiKey.objects.create(
+            user=user, name=name[:128], prefix=raw[:11], key_hash=_hash(raw)
+        )
         audit.record(key, action="create", changes={"name": key.name, "prefix": key.prefix},
                      actor=actor or user)  # fmt: skip
     return key, raw

@@ -38,7 +38,7 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def clean_value(field: CustomField, value: Any) -> Any:  # noqa: C901 - one branch per type
+def clean_value(field: CustomField, value: Any) -> Any:
     """The stored form of ``value`` for ``field``; ValueError with a user-facing message."""
     if _is_empty(value):
         return None
@@ -89,7 +89,9 @@ def clean_value(field: CustomField, value: Any) -> Any:  # noqa: C901 - one bran
         raise ValueError(_("must be yes or no"))
     if kind == T.SELECT:
         if str(value) not in field.options:
-            raise ValueError(_("must be one of: %(options)s") % {"options": ", ".join(field.options)})
+            raise ValueError(
+                _("must be one of: %(options)s") % {"options": ", ".join(field.options)}
+            )
         return str(value)
     if kind == T.MULTI_SELECT:
         values = [value] if isinstance(value, str) else value

@@ -99,7 +99,9 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "-id"], name="note_record_idx")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-id"], name="note_record_idx")
+        ]
 
     def __str__(self) -> str:
         return f"note {self.pk}"

@@ -53,7 +53,7 @@ def _decode(cursor: str, size: int) -> list[Any]:
         raise ServiceValidationError.single("cursor", "malformed cursor") from exc
     if not isinstance(values, list) or len(values) != size:
         raise ServiceValidationError.single("cursor", "malformed cursor")
-    out = []
+    out: list[Any] = []
     for v in values:
         if isinstance(v, dict) and "dt" in v:
             out.append(dt.datetime.fromisoformat(v["dt"]))
@@ -75,7 +75,9 @@ def _after(keys: list[SortKey], values: list[Any]) -> Q:
     return condition
 
 
-def keyset_page(qs: QuerySet[Any], keys: list[SortKey], cursor: str | None, limit: int) -> Page[Any]:
+def keyset_page(
+    qs: QuerySet[Any], keys: list[SortKey], cursor: str | None, limit: int
+) -> Page[Any]:
     """One page of ``qs`` ordered by ``keys`` (which must end with a unique key such as id)."""
     limit = max(1, min(int(limit), 500))
     order = [f"-{k.name}" if k.descending else k.name for k in keys]

@@ -18,9 +18,7 @@ from voronka.core.text import sanitize_html
 MAX_NOTE = 50_000
 
 
-def note_create(
-    *, record: models.Model, body: str, actor: Any, channel: str = Channel.UI
-) -> Note:
+def note_create(*, record: models.Model, body: str, actor: Any, channel: str = Channel.UI) -> Note:
     clean = sanitize_html(body).strip()
     if not clean:
         raise ServiceValidationError.single("body", _("the note is empty"))
@@ -54,7 +52,10 @@ def _clean_field_input(errors: Collector, data: dict[str, Any]) -> None:
         errors.add("label", _("is longer than %(n)d characters") % {"n": 128})
     data["label"] = label
     if data.get("type") not in CustomFieldType.values:
-        errors.add("type", _("must be one of: %(options)s") % {"options": ", ".join(CustomFieldType.values)})
+        errors.add(
+            "type",
+            _("must be one of: %(options)s") % {"options": ", ".join(CustomFieldType.values)},
+        )
     options = data.get("options") or []
     if isinstance(options, str):
         options = [o.strip() for o in options.replace("\n", ",").split(",") if o.strip()]
@@ -70,7 +71,7 @@ def custom_field_create(
     *,
     entity: str,
     label: str,
-    type: str,  # noqa: A002 - the field's own name
+    type: str,
     key: str = "",
     required: bool = False,
     options: list[str] | str | None = None,
@@ -136,7 +137,9 @@ def custom_field_update(
     with transaction.atomic():
         field.save(update_fields=["label", "required", "options"])
         after = {"label": field.label, "required": field.required, "options": field.options}
-        audit.record(field, action="update", changes=audit.diff(before, after), actor=actor, channel=channel)
+        audit.record(
+            field, action="update", changes=audit.diff(before, after), actor=actor, channel=channel
+        )
         events.publish(
             "custom_field.updated", entity="core.customfield", entity_id=field.pk,
             payload={"key": field.key}, actor=actor, channel=channel,
@@ -144,7 +147,9 @@ def custom_field_update(
     return field
 
 
-def custom_field_delete(*, field: CustomField, actor: Any = None, channel: str = Channel.UI) -> None:
+def custom_field_delete(
+    *, field: CustomField, actor: Any = None, channel: str = Channel.UI
+) -> None:
     with transaction.atomic():
         events.publish(
             "custom_field.deleted", entity="core.customfield", entity_id=field.pk,
@@ -160,7 +165,9 @@ def saved_view_create(
     if not name:
         raise ServiceValidationError.single("name", _("this field is required"))
     if len(name) > 128:
-        raise ServiceValidationError.single("name", _("is longer than %(n)d characters") % {"n": 128})
+        raise ServiceValidationError.single(
+            "name", _("is longer than %(n)d characters") % {"n": 128}
+        )
     with transaction.atomic():
         return SavedView.objects.create(
             entity=entity, name=name, query=(query or "")[:2000], columns=columns,

@@ -39,14 +39,18 @@ def _notes(record: models.Model, limit: int) -> list[TimelineItem]:
     ct = ContentType.objects.get_for_model(record)
     notes = Note.objects.filter(content_type=ct, object_id=record.pk).select_related("author")
     return [
-        TimelineItem(when=n.created_at, kind="note", title="", body_html=n.body_html, actor=n.author)
+        TimelineItem(
+            when=n.created_at, kind="note", title="", body_html=n.body_html, actor=n.author
+        )
         for n in notes.order_by("-id")[:limit]
     ]
 
 
 def _changes(record: models.Model, limit: int) -> list[TimelineItem]:
     ct = ContentType.objects.get_for_model(record)
-    entries = AuditEntry.objects.filter(content_type=ct, object_id=record.pk).select_related("actor")
+    entries = AuditEntry.objects.filter(content_type=ct, object_id=record.pk).select_related(
+        "actor"
+    )
     return [
         TimelineItem(
             when=e.created_at,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from voronka.core.errors import Forbidden, NotFound
@@ -46,7 +47,7 @@ def get_for_user(qs: OwnedQuerySet[M], user: Any, pk: Any, *, write: bool = Fals
     """A single record the user may see (404 otherwise) and, with ``write``, may change."""
     try:
         obj = qs.visible_to(user).get(pk=int(pk))
-    except (ValueError, TypeError, qs.model.DoesNotExist) as exc:
+    except (ValueError, TypeError, ObjectDoesNotExist) as exc:
         raise NotFound(f"{qs.model.__name__} {pk} not found") from exc
     if write and not user.can_write:
         raise Forbidden("your role is read-only")

@@ -83,7 +83,9 @@ class CompanyAddress(models.Model):
     """One of a company's addresses (legal, actual, postal, delivery)."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="addresses")
-    kind = models.CharField(_("kind"), max_length=16, choices=AddressKind.choices, default=AddressKind.ACTUAL)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=AddressKind.choices, default=AddressKind.ACTUAL
+    )
     address = models.CharField(_("address"), max_length=500)
 
     class Meta:

@@ -15,8 +15,8 @@ from django.db.models import (
     Expression,
     F,
     FloatField,
-    Prefetch,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -97,7 +97,9 @@ def search_condition(model: type[Contact] | type[Company], text: str) -> Q | Non
                 condition &= Q(search_text__contains=term)
     for term in short_terms:
         # One or two letters: the start of the name (the search text begins with it).
-        condition &= Q(search_text__startswith=term) if not long_terms else Q(search_text__contains=term)
+        condition &= (
+            Q(search_text__startswith=term) if not long_terms else Q(search_text__contains=term)
+        )
     return condition
 
 
@@ -106,7 +108,9 @@ def contact_search(user: Any, text: str, limit: int = 8) -> list[Contact]:
     if condition is None:
         return []
     qs = contacts_visible_to(user).filter(condition).select_related("company")
-    return list(qs.prefetch_related("emails", "phones").order_by("last_name", "first_name", "id")[:limit])
+    return list(
+        qs.prefetch_related("emails", "phones").order_by("last_name", "first_name", "id")[:limit]
+    )
 
 
 def company_search(user: Any, text: str, limit: int = 8) -> list[Company]:
@@ -160,7 +164,18 @@ def _int(errors: Collector, name: str, value: str) -> int | None:
         return None
 
 
-def _custom_filter(errors: Collector, cf: CustomField, op: str, value: str) -> Q | None:
+def _multi_select_has(model: type[Contact] | type[Company], key: str, option: str) -> Q:
+    """Records whose multi-select value (a JSON list) contains ``option``."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"custom__{key}__contains": [option]})
+    table = model._meta.db_table
+    sql = f"SELECT t.id FROM {table} t, json_each(t.custom, %s) j WHERE j.value = %s"  # noqa: S608
+    return Q(id__in=RawSQL(sql, [f'$."{key}"', option]))
+
+
+def _custom_filter(
+    errors: Collector, model: type[Contact] | type[Company], cf: CustomField, op: str, value: str
+) -> Q | None:
     path = f"custom__{cf.key}"
     kind = cf.type
     if op in ("gte", "lte"):
@@ -193,7 +208,7 @@ def _custom_filter(errors: Collector, cf: CustomField, op: str, value: str) -> Q
             return None
         return Q(**{path: int(number) if number.is_integer() else number})
     if kind == CustomFieldType.MULTI_SELECT:
-        return Q(**{f"{path}__icontains": f'"{value}"'})
+        return _multi_select_has(model, cf.key, value)
     if kind in (CustomFieldType.SELECT, CustomFieldType.DATE):
         return Q(**{path: value})
     return Q(**{f"{path}__icontains": value})
@@ -256,9 +271,8 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
             conds.append(Q(owner__isnull=True))
         elif (owner_id := _int(errors, "owner", owner)) is not None:
             conds.append(Q(owner_id=owner_id))
-    if team := _get(params, "team"):
-        if (team_id := _int(errors, "team", team)) is not None:
-            conds.append(Q(owner__team_id=team_id))
+    if (team := _get(params, "team")) and (team_id := _int(errors, "team", team)) is not None:
+        conds.append(Q(owner__team_id=team_id))
     through = spec.model.tags.through
     owner_column = "contact_id" if spec.model is Contact else "company_id"
     for tag in _getlist(params, "tag"):
@@ -275,9 +289,9 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
                 else:
                     conds.append(Q(**{f"{name}_at__date__{'gte' if op == 'gte' else 'lte'}": day}))
     if spec.model is Contact:
-        if company := _get(params, "company"):
-            if (company_id := _int(errors, "company", company)) is not None:
-                conds.append(Q(company_id=company_id))
+        company = _get(params, "company")
+        if company and (company_id := _int(errors, "company", company)) is not None:
+            conds.append(Q(company_id=company_id))
         if source := _get(params, "source"):
             conds.append(Q(source=source))
         for flag in ("email_consent", "sms_consent"):
@@ -293,7 +307,7 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
         if raw := _get(params, "inn"):
             conds.append(Q(inn=raw.strip()))
 
-    for name in (params.keys() if hasattr(params, "keys") else []):
+    for name in params.keys() if hasattr(params, "keys") else []:
         if not name.startswith("cf."):
             continue
         key, _dot, op = name[3:].partition(".")
@@ -306,7 +320,7 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
             continue
         value = _get(params, name)
         if value:
-            cond = _custom_filter(errors, cf, op, value)
+            cond = _custom_filter(errors, spec.model, cf, op, value)
             if cond is not None:
                 conds.append(cond)
 
@@ -358,13 +372,17 @@ def _filtered(spec: EntitySpec, user: Any, query: ListQuery) -> QuerySet[Any]:
 
 def contact_list(user: Any, query: ListQuery) -> Page[Contact]:
     qs = _filtered(CONTACT_SPEC, user, query).select_related("company", "owner")
-    qs = qs.prefetch_related("emails", "phones", Prefetch("tags", queryset=Tag.objects.order_by("name_folded")))
+    qs = qs.prefetch_related(
+        "emails", "phones", Prefetch("tags", queryset=Tag.objects.order_by("name_folded"))
+    )
     return keyset_page(qs, query.sort, query.cursor, query.limit)
 
 
 def company_list(user: Any, query: ListQuery) -> Page[Company]:
     qs = _filtered(COMPANY_SPEC, user, query).select_related("owner")
-    qs = qs.prefetch_related("addresses", Prefetch("tags", queryset=Tag.objects.order_by("name_folded")))
+    qs = qs.prefetch_related(
+        "addresses", Prefetch("tags", queryset=Tag.objects.order_by("name_folded"))
+    )
     return keyset_page(qs, query.sort, query.cursor, query.limit)
 
 

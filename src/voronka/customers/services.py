@@ -201,9 +201,7 @@ def _refresh_contact_search(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk).update(search_text=contact.search_text)
 
 
-def contact_create(
-    *, actor: Any, data: Mapping[str, Any], channel: str = Channel.UI
-) -> Contact:
+def contact_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.UI) -> Contact:
     _require_writer(actor)
     values = dict(data)
     values.setdefault("owner_id", getattr(actor, "pk", None))
@@ -293,7 +291,10 @@ def _clean_addresses(errors: Collector, raw: Any) -> list[tuple[str, str]]:
         address = item["address"].strip()
         kind = item.get("kind") or AddressKind.ACTUAL
         if kind not in AddressKind.values:
-            errors.add(f"addresses[{i}].kind", _("must be one of: %(options)s") % {"options": ", ".join(AddressKind.values)})
+            errors.add(
+                f"addresses[{i}].kind",
+                _("must be one of: %(options)s") % {"options": ", ".join(AddressKind.values)},
+            )
         elif not address or len(address) > 500:
             errors.add(f"addresses[{i}].address", _("must be 1 to 500 characters"))
         else:
@@ -309,12 +310,13 @@ def _clean_company(
     for name, limit in (("name", 255), ("legal_name", 255), ("industry", 128), ("region", 128),
                         ("website", 255), ("inn", 32)):  # fmt: skip
         clean_str(errors, data, name, limit)
-    if instance is None or "name" in data:
-        if not data.get("name"):
-            errors.add("name", _("this field is required"))
+    if (instance is None or "name" in data) and not data.get("name"):
+        errors.add("name", _("this field is required"))
     clean_inn(errors, data)
     if data.get("size") and data["size"] not in CompanySize.values:
-        errors.add("size", _("must be one of: %(options)s") % {"options": ", ".join(CompanySize.values)})
+        errors.add(
+            "size", _("must be one of: %(options)s") % {"options": ", ".join(CompanySize.values)}
+        )
     for name, normalize in (("phone", normalize_phone), ("email", normalize_email),
                             ("website", validate_url)):  # fmt: skip
         if data.get(name):
@@ -392,12 +394,15 @@ def company_update(
                            actor=actor, channel=channel)  # fmt: skip
         if "name" in changed:
             # The company's name is part of every employee's search text.
-            for contact in company.contacts.select_related("company").prefetch_related("emails", "phones"):
+            for contact in company.contacts.select_related("company").prefetch_related(
+                "emails", "phones"
+            ):
                 Contact.objects.filter(pk=contact.pk).update(
                     search_text=contact_search_text(
-                        contact, [e.email for e in contact.emails.all()],
+                        contact,
+                        [e.email for e in contact.emails.all()],
                         [p.phone for p in contact.phones.all()],
-                    )  # fmt: skip
+                    )
                 )
     return company
 
@@ -424,7 +429,9 @@ def tag_create(*, actor: Any, name: str, color: str = "secondary") -> Tag:
     if Tag.objects.filter(name_folded=fold(name)).exists():
         raise ServiceValidationError.single("name", _("a tag with this name exists"))
     with transaction.atomic():
-        tag = Tag.objects.create(name=name, name_folded=fold(name), color=(color or "secondary")[:16])
+        tag = Tag.objects.create(
+            name=name, name_folded=fold(name), color=(color or "secondary")[:16]
+        )
         audit.record(tag, action="create", changes={"name": name}, actor=actor)
     return tag
 
@@ -444,7 +451,12 @@ def tag_update(*, actor: Any, tag: Tag, name: str | None = None, color: str | No
         if color is not None:
             tag.color = color[:16]
         tag.save()
-        audit.record(tag, action="update", changes=audit.diff(before, {"name": tag.name, "color": tag.color}), actor=actor)
+        audit.record(
+            tag,
+            action="update",
+            changes=audit.diff(before, {"name": tag.name, "color": tag.color}),
+            actor=actor,
+        )
     return tag
 
 
@@ -537,4 +549,81 @@ def contacts_bulk_delete(*, actor: Any, ids: list[int], channel: str = Channel.U
             audit.record(Contact(pk=pk), action="delete", changes={}, actor=actor, channel=channel)
         _bulk_events("contact.deleted", CONTACT_ENTITY, visible, {}, actor, channel)
         Contact.objects.filter(pk__in=visible).delete()
+    return len(visible)
+
+
+# --- bulk actions on companies (mirror the contacts' ones) -----------------------------------
+
+
+def companies_bulk_assign_owner(*, actor: Any, ids: list[int], owner_id: int,
+                                channel: str = Channel.UI) -> int:  # fmt: skip
+    """Assign the visible companies among ``ids`` to another owner; returns how many changed."""
+    from voronka.customers.selectors import companies_visible_to
+
+    _require_writer(actor)
+    data: dict[str, Any] = {"owner_id": owner_id}
+    errors = Collector()
+    _clean_owner(errors, data)
+    if data["owner_id"] is None:
+        errors.add("owner_id", _("this field is required"))
+    errors.raise_if_any()
+    with transaction.atomic():
+        rows = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", "owner_id"))
+        changed = [pk for pk, old in rows if old != data["owner_id"]]
+        Company.objects.filter(pk__in=changed).update(owner_id=data["owner_id"])
+        for pk, old in rows:
+            if old != data["owner_id"]:
+                audit.record(Company(pk=pk), action="update",
+                             changes={"owner_id": [old, data["owner_id"]]}, actor=actor,
+                             channel=channel)  # fmt: skip
+        _bulk_events("company.updated", COMPANY_ENTITY, changed,
+                     {"changed": ["owner_id"], "changes": {"owner_id": [None, data["owner_id"]]}},
+                     actor, channel)  # fmt: skip
+    return len(changed)
+
+
+def companies_bulk_tag(*, actor: Any, ids: list[int], add: list[str] | None = None,
+                       remove: list[str] | None = None, channel: str = Channel.UI) -> int:  # fmt: skip
+    from voronka.customers.selectors import companies_visible_to
+
+    _require_writer(actor)
+    errors = Collector()
+    add_names = _clean_tags(errors, add or [])
+    remove_names = _clean_tags(errors, remove or [])
+    if not add_names and not remove_names:
+        errors.add("tags", _("name a tag to add or remove"))
+    errors.raise_if_any()
+    with transaction.atomic():
+        visible = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+        through = Company.tags.through
+        if add_names:
+            tags = tags_get_or_create(add_names)
+            through.objects.bulk_create(
+                [through(company_id=c, tag_id=t.pk) for c in visible for t in tags],
+                ignore_conflicts=True,
+            )
+        if remove_names:
+            folded = [fold(n) for n in remove_names]
+            through.objects.filter(company_id__in=visible, tag__name_folded__in=folded).delete()
+        for pk in visible:
+            audit.record(Company(pk=pk), action="update",
+                         changes={"tags": {"added": add_names, "removed": remove_names}},
+                         actor=actor, channel=channel)  # fmt: skip
+        _bulk_events("company.updated", COMPANY_ENTITY, visible,
+                     {"changed": ["tags"], "added": add_names, "removed": remove_names},
+                     actor, channel)  # fmt: skip
+    return len(visible)
+
+
+def companies_bulk_delete(*, actor: Any, ids: list[int], channel: str = Channel.UI) -> int:
+    from voronka.customers.selectors import companies_visible_to
+
+    if actor is not None and not actor.can_delete:
+        raise Forbidden(_("your role may not delete records"))
+    with transaction.atomic():
+        visible = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+        for pk in visible:
+            audit.record(Company(pk=pk), action="delete", changes={}, actor=actor, channel=channel)
+        _bulk_events("company.deleted", COMPANY_ENTITY, visible, {}, actor, channel)
+        Company.objects.filter(pk__in=visible).delete()
     return len(visible)

@@ -39,7 +39,13 @@ def clean_date(errors: Collector, data: dict[str, Any], name: str) -> None:
             data[name] = None
         return
     value = data[name]
-    parsed = value if isinstance(value, dt.date) else parse_date(str(value)) if isinstance(value, str) else None
+    parsed = (
+        value
+        if isinstance(value, dt.date)
+        else parse_date(str(value))
+        if isinstance(value, str)
+        else None
+    )
     if parsed is None:
         errors.add(name, _("must be a date (YYYY-MM-DD)"))
         return
@@ -105,7 +111,10 @@ def clean_emails(errors: Collector, raw: Any, kinds: set[str]) -> list[tuple[str
             errors.add(f"emails[{i}].email", _("not a valid e-mail address"))
             continue
         if kind not in kinds:
-            errors.add(f"emails[{i}].kind", _("must be one of: %(options)s") % {"options": ", ".join(sorted(kinds))})
+            errors.add(
+                f"emails[{i}].kind",
+                _("must be one of: %(options)s") % {"options": ", ".join(sorted(kinds))},
+            )
             continue
         if email not in {e for e, _k in result}:
             result.append((email, kind))
@@ -133,7 +142,10 @@ def clean_phones(errors: Collector, raw: Any, kinds: set[str]) -> list[tuple[str
             errors.add(f"phones[{i}].phone", _("not a valid phone number"))
             continue
         if kind not in kinds:
-            errors.add(f"phones[{i}].kind", _("must be one of: %(options)s") % {"options": ", ".join(sorted(kinds))})
+            errors.add(
+                f"phones[{i}].kind",
+                _("must be one of: %(options)s") % {"options": ", ".join(sorted(kinds))},
+            )
             continue
         if phone not in {p for p, _k in result}:
             result.append((phone, kind))
