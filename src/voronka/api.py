@@ -1,5 +1,48 @@
-"""The REST API instance; each domain contributes a router from its own api.py."""
+"""The REST API instance; each domain contributes a router from its own api.py.
 
-from ninja import NinjaAPI
+Served under /api/v1: the OpenAPI document at /api/v1/openapi.json and the interactive docs
+at /api/v1/docs (swagger-ui from ninja's bundled static files; "ninja" is in INSTALLED_APPS
+so no CDN is used)."""
 
-api = NinjaAPI(title="Voronka API", version="1", urls_namespace="api")
+from __future__ import annotations
+
+from ninja import NinjaAPI, Router
+
+from voronka.accounts.api import AUTH, teams, users
+from voronka.core.api import ApiRequest, StrictParser, install_error_handlers
+from voronka.core.api import custom_fields as custom_fields_router
+from voronka.core.errors import NotFound
+from voronka.customers.api import companies, contacts, search, tags
+
+api = NinjaAPI(
+    title="Voronka API",
+    version="1",
+    urls_namespace="api",
+    auth=AUTH,
+    parser=StrictParser(),
+    description="Contacts, companies, tags and custom fields of Voronka CRM. "
+    "Authenticate with `Authorization: Bearer <key>` (make a key on your profile page). "
+    "See docs/api-guide.md for pagination, filters, errors and idempotency.",
+)
+install_error_handlers(api)
+
+api.add_router("/contacts", contacts)
+api.add_router("/companies", companies)
+api.add_router("/tags", tags)
+api.add_router("/custom-fields", custom_fields_router)
+api.add_router("/users", users)
+api.add_router("/teams", teams)
+api.add_router("/search", search)
+
+# Last, so it only catches what no router matched: unknown API paths answer JSON, not HTML.
+unknown = Router()
+
+
+@unknown.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_endpoint(request: ApiRequest, rest: str) -> None:
+    raise NotFound(f"no endpoint /api/v1/{rest}")
+
+
+api.add_router("", unknown)

@@ -56,9 +56,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves swagger-ui from its bundled static files instead of a CDN
     "voronka.core",
     "voronka.accounts",
     "voronka.customers",
+    "voronka.sales",
     "voronka.web",
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("voronka.accounts.urls")),
     path("customers/", include("voronka.customers.urls")),
+    path("sales/", include("voronka.sales.urls")),
     path("", include("voronka.web.urls")),
 ]

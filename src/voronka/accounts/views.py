@@ -9,7 +9,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -95,6 +94,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     form_class = ServicePasswordChangeForm
     success_url = reverse_lazy("accounts:profile")
+    extra_context = {"section": "password"}
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
@@ -253,7 +253,9 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceValidationError as exc:
             add_service_errors(password_form, exc)
         else:
-            messages.success(request, _("The password of %(name)s has been set.") % {"name": target})
+            messages.success(
+                request, _("The password of %(name)s has been set.") % {"name": target}
+            )
             return redirect("accounts:user_edit", pk=target.pk)
     form = UserEditForm(initial=UserEditForm.initial_for(target))
     return render(request, "accounts/admin/user_form.html", {
@@ -264,7 +266,9 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
 # --- administration: teams and roles ---------------------------------------------------------
 
 
-def _teams_page(request: HttpRequest, form: TeamForm, status: int = 200, **extra: Any) -> HttpResponse:
+def _teams_page(
+    request: HttpRequest, form: TeamForm, status: int = 200, **extra: Any
+) -> HttpResponse:
     teams = selectors.teams().annotate(member_count=Count("members"))
     return render(request, "accounts/admin/teams.html", {
         "teams": teams, "form": form, "section": "teams", **extra,

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
 from voronka.core.errors import ServiceValidationError
@@ -54,13 +55,16 @@ def _decode(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise ServiceValidationError.single("cursor", "malformed cursor")
     out: list[Any] = []
-    for v in values:
-        if isinstance(v, dict) and "dt" in v:
-            out.append(dt.datetime.fromisoformat(v["dt"]))
-        elif isinstance(v, dict) and "d" in v:
-            out.append(dt.date.fromisoformat(v["d"]))
-        else:
-            out.append(v)
+    try:
+        for v in values:
+            if isinstance(v, dict) and "dt" in v:
+                out.append(dt.datetime.fromisoformat(v["dt"]))
+            elif isinstance(v, dict) and "d" in v:
+                out.append(dt.date.fromisoformat(v["d"]))
+            else:
+                out.append(v)
+    except (TypeError, ValueError) as exc:
+        raise ServiceValidationError.single("cursor", "malformed cursor") from exc
     return out
 
 
@@ -83,7 +87,11 @@ def keyset_page(
     order = [f"-{k.name}" if k.descending else k.name for k in keys]
     qs = qs.order_by(*order)
     if cursor:
-        qs = qs.filter(_after(keys, _decode(cursor, len(keys))))
+        try:
+            qs = qs.filter(_after(keys, _decode(cursor, len(keys))))
+        except (TypeError, ValueError, DjangoValidationError) as exc:
+            # A tampered cursor whose values do not fit the sort columns.
+            raise ServiceValidationError.single("cursor", "malformed cursor") from exc
     rows = list(qs[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

@@ -23,7 +23,7 @@ from voronka.core.models import CustomField, CustomFieldType
 from voronka.core.text import format_phone
 
 T = CustomFieldType
-EMPTY = mark_safe('<span class="text-muted">—</span>')  # noqa: S308 - a constant
+EMPTY = mark_safe('<span class="text-muted">—</span>')
 
 
 def phone_link(e164: str) -> SafeString:
@@ -41,7 +41,9 @@ def url_link(url: str) -> SafeString:
 
 def tags_html(tags: Iterable[Any]) -> SafeString:
     return format_html_join(
-        " ", '<span class="badge rounded-pill text-bg-light border">{}</span>', ((t.name,) for t in tags)
+        " ",
+        '<span class="badge rounded-pill text-bg-light border">{}</span>',
+        ((t.name,) for t in tags),
     )
 
 
@@ -147,7 +149,9 @@ def _owner(record: Any) -> SafeString:
 def _company_link(contact: Any) -> SafeString:
     if not contact.company_id or contact.company is None:
         return EMPTY
-    return format_html('<a href="{}">{}</a>', contact.company.get_absolute_url(), contact.company.name)
+    return format_html(
+        '<a href="{}">{}</a>', contact.company.get_absolute_url(), contact.company.name
+    )
 
 
 def custom_columns(fields: Iterable[CustomField]) -> list[Column]:
@@ -163,45 +167,116 @@ def custom_columns(fields: Iterable[CustomField]) -> list[Column]:
 def contact_columns(fields: Iterable[CustomField]) -> list[Column]:
     return [
         Column("company", gettext_lazy("Company"), _company_link, sort="company", default=True),
-        Column("position", gettext_lazy("Position"), lambda c: _or_empty(c.position), sort="position",
-               hide_sm=True),  # fmt: skip
+        Column(
+            "position",
+            gettext_lazy("Position"),
+            lambda c: _or_empty(c.position),
+            sort="position",
+            hide_sm=True,
+        ),
         Column("email", gettext_lazy("E-mail"), _first_email, hide_sm=True, default=True),
         Column("phone", gettext_lazy("Phone"), _first_phone, default=True),
         Column("owner", gettext_lazy("Owner"), _owner, hide_sm=True, default=True),
-        Column("tags", gettext_lazy("Tags"), lambda c: tags_html(c.tags.all()), hide_sm=True,
-               default=True),  # fmt: skip
+        Column(
+            "tags",
+            gettext_lazy("Tags"),
+            lambda c: tags_html(c.tags.all()),
+            hide_sm=True,
+            default=True,
+        ),
         Column("source", gettext_lazy("Source"), lambda c: _or_empty(c.source), hide_sm=True),
-        Column("birthday", gettext_lazy("Birthday"),
-               lambda c: _or_empty(date_text(c.birthday) if c.birthday else ""), hide_sm=True),  # fmt: skip
-        Column("created_at", gettext_lazy("Created"), lambda c: _or_empty(datetime_text(c.created_at)),
-               sort="created_at", hide_sm=True),  # fmt: skip
-        Column("updated_at", gettext_lazy("Updated"), lambda c: _or_empty(datetime_text(c.updated_at)),
-               sort="updated_at", hide_sm=True),  # fmt: skip
+        Column(
+            "birthday",
+            gettext_lazy("Birthday"),
+            lambda c: _or_empty(date_text(c.birthday) if c.birthday else ""),
+            hide_sm=True,
+        ),
+        Column(
+            "created_at",
+            gettext_lazy("Created"),
+            lambda c: _or_empty(datetime_text(c.created_at)),
+            sort="created_at",
+            hide_sm=True,
+        ),
+        Column(
+            "updated_at",
+            gettext_lazy("Updated"),
+            lambda c: _or_empty(datetime_text(c.updated_at)),
+            sort="updated_at",
+            hide_sm=True,
+        ),
         *custom_columns(fields),
     ]
 
 
 def company_columns(fields: Iterable[CustomField]) -> list[Column]:
     return [
-        Column("inn", gettext_lazy("INN"), lambda c: _or_empty(c.inn), sort="inn", hide_sm=True,
-               default=True),  # fmt: skip
-        Column("industry", gettext_lazy("Industry"), lambda c: _or_empty(c.industry), sort="industry",
-               hide_sm=True, default=True),  # fmt: skip
-        Column("region", gettext_lazy("Region"), lambda c: _or_empty(c.region), sort="region",
-               hide_sm=True, default=True),  # fmt: skip
-        Column("phone", gettext_lazy("Phone"), lambda c: phone_link(c.phone) if c.phone else EMPTY,
-               default=True),  # fmt: skip
-        Column("email", gettext_lazy("E-mail"), lambda c: email_link(c.email) if c.email else EMPTY,
-               hide_sm=True),  # fmt: skip
-        Column("website", gettext_lazy("Website"), lambda c: url_link(c.website) if c.website else EMPTY,
-               hide_sm=True),  # fmt: skip
-        Column("size", gettext_lazy("Size"), lambda c: _or_empty(c.get_size_display()), hide_sm=True),
+        Column(
+            "inn",
+            gettext_lazy("INN"),
+            lambda c: _or_empty(c.inn),
+            sort="inn",
+            hide_sm=True,
+            default=True,
+        ),
+        Column(
+            "industry",
+            gettext_lazy("Industry"),
+            lambda c: _or_empty(c.industry),
+            sort="industry",
+            hide_sm=True,
+            default=True,
+        ),
+        Column(
+            "region",
+            gettext_lazy("Region"),
+            lambda c: _or_empty(c.region),
+            sort="region",
+            hide_sm=True,
+            default=True,
+        ),
+        Column(
+            "phone",
+            gettext_lazy("Phone"),
+            lambda c: phone_link(c.phone) if c.phone else EMPTY,
+            default=True,
+        ),
+        Column(
+            "email",
+            gettext_lazy("E-mail"),
+            lambda c: email_link(c.email) if c.email else EMPTY,
+            hide_sm=True,
+        ),
+        Column(
+            "website",
+            gettext_lazy("Website"),
+            lambda c: url_link(c.website) if c.website else EMPTY,
+            hide_sm=True,
+        ),
+        Column(
+            "size", gettext_lazy("Size"), lambda c: _or_empty(c.get_size_display()), hide_sm=True
+        ),
         Column("owner", gettext_lazy("Owner"), _owner, hide_sm=True, default=True),
-        Column("tags", gettext_lazy("Tags"), lambda c: tags_html(c.tags.all()), hide_sm=True,
-               default=True),  # fmt: skip
-        Column("created_at", gettext_lazy("Created"), lambda c: _or_empty(datetime_text(c.created_at)),
-               sort="created_at", hide_sm=True),  # fmt: skip
-        Column("updated_at", gettext_lazy("Updated"), lambda c: _or_empty(datetime_text(c.updated_at)),
-               sort="updated_at", hide_sm=True),  # fmt: skip
+        Column(
+            "tags",
+            gettext_lazy("Tags"),
+            lambda c: tags_html(c.tags.all()),
+            hide_sm=True,
+            default=True,
+        ),
+        Column(
+            "created_at",
+            gettext_lazy("Created"),
+            lambda c: _or_empty(datetime_text(c.created_at)),
+            sort="created_at",
+            hide_sm=True,
+        ),
+        Column(
+            "updated_at",
+            gettext_lazy("Updated"),
+            lambda c: _or_empty(datetime_text(c.updated_at)),
+            sort="updated_at",
+            hide_sm=True,
+        ),
         *custom_columns(fields),
     ]

@@ -37,7 +37,9 @@ def escape_cell(value: Any) -> Any:
         return value
     if hasattr(value, "tzinfo") and hasattr(value, "hour"):
         # Spreadsheets have no time zones: write the wall clock of the user's zone.
-        value = timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+        value = (
+            timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+        )
         return value
     if hasattr(value, "isoformat"):
         return value
@@ -59,22 +61,43 @@ def contact_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list
     """Headers and rows of every contact the list shows, custom fields as columns."""
     fields = definitions(CONTACT_ENTITY)
     headers = [
-        _("ID"), _("Last name"), _("First name"), _("Middle name"), _("Company"), _("Position"),
-        _("E-mails"), _("Phones"), _("Birthday"), _("Owner"), _("Source"), _("Tags"),
-        _("Agrees to e-mail marketing"), _("Agrees to SMS marketing"), _("Created"),
-    ] + [cf.label for cf in fields]  # fmt: skip
+        _("ID"),
+        _("Last name"),
+        _("First name"),
+        _("Middle name"),
+        _("Company"),
+        _("Position"),
+        _("E-mails"),
+        _("Phones"),
+        _("Birthday"),
+        _("Owner"),
+        _("Source"),
+        _("Tags"),
+        _("Agrees to e-mail marketing"),
+        _("Agrees to SMS marketing"),
+        _("Created"),
+    ] + [cf.label for cf in fields]
 
     def rows() -> Iterator[list[Any]]:
         for c in contact_export_rows(user, query):
             custom = c.custom or {}
             yield [
-                c.pk, c.last_name, c.first_name, c.middle_name,
-                c.company.name if c.company_id and c.company else "", c.position,
+                c.pk,
+                c.last_name,
+                c.first_name,
+                c.middle_name,
+                c.company.name if c.company_id and c.company else "",
+                c.position,
                 ", ".join(e.email for e in c.emails.all()),
                 ", ".join(p.phone for p in c.phones.all()),
-                c.birthday, _owner(c), c.source, _tags(c), c.email_consent, c.sms_consent,
+                c.birthday,
+                _owner(c),
+                c.source,
+                _tags(c),
+                c.email_consent,
+                c.sms_consent,
                 c.created_at,
-            ] + [custom_text(cf, custom.get(cf.key)) for cf in fields]  # fmt: skip
+            ] + [custom_text(cf, custom.get(cf.key)) for cf in fields]
 
     return headers, rows()
 
@@ -82,19 +105,41 @@ def contact_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list
 def company_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list[Any]]]:
     fields = definitions(COMPANY_ENTITY)
     headers = [
-        _("ID"), _("Name"), _("Legal name"), _("INN / tax id"), _("Industry"), _("Size"),
-        _("Website"), _("Phone"), _("E-mail"), _("Region"), _("Addresses"), _("Owner"),
-        _("Tags"), _("Created"),
-    ] + [cf.label for cf in fields]  # fmt: skip
+        _("ID"),
+        _("Name"),
+        _("Legal name"),
+        _("INN / tax id"),
+        _("Industry"),
+        _("Size"),
+        _("Website"),
+        _("Phone"),
+        _("E-mail"),
+        _("Region"),
+        _("Addresses"),
+        _("Owner"),
+        _("Tags"),
+        _("Created"),
+    ] + [cf.label for cf in fields]
 
     def rows() -> Iterator[list[Any]]:
         for c in company_export_rows(user, query):
             custom = c.custom or {}
             yield [
-                c.pk, c.name, c.legal_name, c.inn, c.industry, c.get_size_display(), c.website,
-                c.phone, c.email, c.region, "; ".join(a.address for a in c.addresses.all()),
-                _owner(c), _tags(c), c.created_at,
-            ] + [custom_text(cf, custom.get(cf.key)) for cf in fields]  # fmt: skip
+                c.pk,
+                c.name,
+                c.legal_name,
+                c.inn,
+                c.industry,
+                c.get_size_display(),
+                c.website,
+                c.phone,
+                c.email,
+                c.region,
+                "; ".join(a.address for a in c.addresses.all()),
+                _owner(c),
+                _tags(c),
+                c.created_at,
+            ] + [custom_text(cf, custom.get(cf.key)) for cf in fields]
 
     return headers, rows()
 

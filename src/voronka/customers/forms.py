@@ -53,7 +53,11 @@ INPUTS: dict[str, tuple[Any, str, Any]] = {
     "position": (_("Position"), "text", ""),
     "birthday": (_("Birthday"), "date", ""),
     "owner_id": (_("Owner"), "select", ""),
-    "source": (_("Source"), "text", _("Where the contact came from: website, exhibition, referral…")),
+    "source": (
+        _("Source"),
+        "text",
+        _("Where the contact came from: website, exhibition, referral…"),
+    ),
     "tags": (_("Tags"), "text", _("Separate tags with commas")),
     "email_consent": (_("Agrees to e-mail marketing"), "checkbox", ""),
     "sms_consent": (_("Agrees to SMS marketing"), "checkbox", ""),
@@ -75,10 +79,19 @@ ROWS: dict[str, tuple[Any, str, str, Any]] = {
 }
 REQUIRED = {"name"}
 CUSTOM_WIDGETS = {
-    T.TEXT: "text", T.LONG_TEXT: "textarea", T.NUMBER: "number", T.MONEY: "money",
-    T.DATE: "date", T.DATETIME: "datetime", T.SELECT: "select", T.MULTI_SELECT: "multiselect",
-    T.BOOLEAN: "yesno", T.URL: "url", T.EMAIL: "email", T.PHONE: "tel",
-}  # fmt: skip
+    T.TEXT: "text",
+    T.LONG_TEXT: "textarea",
+    T.NUMBER: "number",
+    T.MONEY: "money",
+    T.DATE: "date",
+    T.DATETIME: "datetime",
+    T.SELECT: "select",
+    T.MULTI_SELECT: "multiselect",
+    T.BOOLEAN: "yesno",
+    T.URL: "url",
+    T.EMAIL: "email",
+    T.PHONE: "tel",
+}
 
 
 def input_id(name: str) -> str:
@@ -153,7 +166,9 @@ class FormState:
         return out
 
 
-def map_errors(exc: ServiceValidationError, index_maps: Mapping[str, list[int]]) -> dict[str, list[str]]:
+def map_errors(
+    exc: ServiceValidationError, index_maps: Mapping[str, list[int]]
+) -> dict[str, list[str]]:
     """The service's error field names mapped to input names (row indexes as typed)."""
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
@@ -209,10 +224,12 @@ def initial_values(record: Any, custom_fields: Iterable[CustomField]) -> dict[st
     return values
 
 
-def _rows_from_post(post: Any, name: str, value_key: str) -> tuple[list[dict[str, str]], list[int], list[tuple[int, str, str]]]:
-    indexes = sorted({
-        int(m.group(2)) for key in post if (m := ROW_RE.match(key)) and m.group(1) == name
-    })  # fmt: skip
+def _rows_from_post(
+    post: Any, name: str, value_key: str
+) -> tuple[list[dict[str, str]], list[int], list[tuple[int, str, str]]]:
+    indexes = sorted(
+        {int(m.group(2)) for key in post if (m := ROW_RE.match(key)) and m.group(1) == name}
+    )
     items, index_map, raw = [], [], []
     for i in indexes:
         value = (post.get(f"{name}[{i}].{value_key}") or "").strip()
@@ -285,9 +302,15 @@ def _custom_view(cf: CustomField, state: FormState) -> FieldView:
     if widget == "datetime":
         help_text = _("In your time zone")
     return FieldView(
-        name=name, label=cf.label, widget=widget, value=state.values.get(name, default),
-        required=cf.required, options=options, errors=state.errors.get(name, []), help=help_text,
-    )  # fmt: skip
+        name=name,
+        label=cf.label,
+        widget=widget,
+        value=state.values.get(name, default),
+        required=cf.required,
+        options=options,
+        errors=state.errors.get(name, []),
+        help=help_text,
+    )
 
 
 def build_inputs(
@@ -309,20 +332,38 @@ def build_inputs(
             label, key, input_type, kinds = ROWS[name]
             rows = []
             for i, value, kind in state.values.get(name, []):
-                errs = state.errors.get(f"{name}[{i}].{key}", []) + state.errors.get(f"{name}[{i}].kind", [])
+                errs = state.errors.get(f"{name}[{i}].{key}", []) + state.errors.get(
+                    f"{name}[{i}].kind", []
+                )
                 rows.append(RowItem(i, value, kind, errs))
             if blank_row and not rows:
                 rows.append(RowItem(0, "", "", []))
-            out.append(RowsView(name, label, key, input_type, list(kinds.choices), rows,
-                                state.errors.get(name, [])))  # fmt: skip
+            out.append(
+                RowsView(
+                    name,
+                    label,
+                    key,
+                    input_type,
+                    list(kinds.choices),
+                    rows,
+                    state.errors.get(name, []),
+                )
+            )
             continue
         label, widget, help_text = INPUTS[name]
         options = list(choices.get(name, []))
         if name == "size":
             options = [("", "—"), *CompanySize.choices]
-        out.append(FieldView(
-            name=name, label=label, widget=widget, value=state.values.get(name, ""),
-            required=name in REQUIRED, options=options, errors=state.errors.get(name, []),
-            help=help_text,
-        ))  # fmt: skip
+        out.append(
+            FieldView(
+                name=name,
+                label=label,
+                widget=widget,
+                value=state.values.get(name, ""),
+                required=name in REQUIRED,
+                options=options,
+                errors=state.errors.get(name, []),
+                help=help_text,
+            )
+        )
     return out

@@ -5,6 +5,7 @@ same query parameters in the UI and the API (``?q=&owner=&tag=&cf.region=&sort=-
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +165,14 @@ def _int(errors: Collector, name: str, value: str) -> int | None:
         return None
 
 
+def _parse_date(raw: str) -> dt.date | None:
+    """None for text that is not a date, including well-formed impossible ones (2020-13-45)."""
+    try:
+        return parse_date(raw)
+    except ValueError:
+        return None
+
+
 def _multi_select_has(model: type[Contact] | type[Company], key: str, option: str) -> Q:
     """Records whose multi-select value (a JSON list) contains ``option``."""
     if connection.vendor == "postgresql":
@@ -187,7 +196,7 @@ def _custom_filter(
                 return None
             return Q(**{f"{path}__{op}": number})
         if kind in (CustomFieldType.DATE, CustomFieldType.DATETIME):
-            if parse_date(value[:10]) is None:
+            if _parse_date(value[:10]) is None:
                 errors.add(f"cf.{cf.key}.{op}", _("must be a date (YYYY-MM-DD)"))
                 return None
             return Q(**{f"{path}__{op}": value})
@@ -283,7 +292,7 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
     for name in ("created", "updated"):
         for op, suffix in (("gte", "from"), ("lt", "to")):
             if raw := _get(params, f"{name}_{suffix}"):
-                day = parse_date(raw)
+                day = _parse_date(raw)
                 if day is None:
                     errors.add(f"{name}_{suffix}", _("must be a date (YYYY-MM-DD)"))
                 else:

@@ -39,13 +39,16 @@ def clean_date(errors: Collector, data: dict[str, Any], name: str) -> None:
             data[name] = None
         return
     value = data[name]
-    parsed = (
-        value
-        if isinstance(value, dt.date)
-        else parse_date(str(value))
-        if isinstance(value, str)
-        else None
-    )
+    try:
+        parsed = (
+            value
+            if isinstance(value, dt.date)
+            else parse_date(str(value))
+            if isinstance(value, str)
+            else None
+        )
+    except ValueError:  # well formed but impossible, such as 2020-13-45
+        parsed = None
     if parsed is None:
         errors.add(name, _("must be a date (YYYY-MM-DD)"))
         return

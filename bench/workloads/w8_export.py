@@ -1,0 +1,169 @@
+"""W8: export every contact a user sees to CSV.
+
+Ours: ``contact_table(user, query)`` (which reads ``contact_export_rows``) streamed through
+``write_csv`` from voronka/customers/export.py — the code behind the list's Export button.
+Baseline: PostgreSQL ``COPY (SELECT …) TO STDOUT WITH CSV`` of the same columns; on SQLite a
+plain scan of the same SELECT written with Python's csv module. Both in the list's order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from voronka.customers.selectors import CONTACT_SPEC, parse_list_query
+
+from bench.dataset import DatasetInfo
+from bench.workloads.common import (
+    RawSQL,
+    Result,
+    RssSampler,
+    Settings,
+    compare_ids,
+    count_queries,
+    fresh_user,
+)
+
+TARGET = "≥ 100,000 rows/s"
+
+
+def _select(raw: RawSQL, owners: list[int] | None) -> tuple[str, list[Any]]:
+    if raw.postgres:
+        agg_email = (
+            "(SELECT string_agg(e.email, ', ' ORDER BY e.id) FROM customers_contactemail e"
+            " WHERE e.contact_id = c.id)"
+        )
+        agg_phone = (
+            "(SELECT string_agg(p.phone, ', ' ORDER BY p.id) FROM customers_contactphone p"
+            " WHERE p.contact_id = c.id)"
+        )
+        agg_tag = (
+            "(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM customers_contact_tags ct"
+            " JOIN customers_tag t ON t.id = ct.tag_id WHERE ct.contact_id = c.id)"
+        )
+        region, budget = "c.custom ->> 'region'", "c.custom ->> 'budget'"
+        owner = "concat_ws(' ', u.first_name, u.last_name)"
+    else:
+        agg_email = (
+            "(SELECT group_concat(e.email, ', ') FROM customers_contactemail e"
+            " WHERE e.contact_id = c.id)"
+        )
+        agg_phone = (
+            "(SELECT group_concat(p.phone, ', ') FROM customers_contactphone p"
+            " WHERE p.contact_id = c.id)"
+        )
+        agg_tag = (
+            "(SELECT group_concat(t.name, ', ') FROM customers_contact_tags ct"
+            " JOIN customers_tag t ON t.id = ct.tag_id WHERE ct.contact_id = c.id)"
+        )
+        region = "json_extract(c.custom, '$.region')"
+        budget = "json_extract(c.custom, '$.budget')"
+        owner = "trim(u.first_name || ' ' || u.last_name)"
+    where, args = "1=1", []
+    if owners is not None:
+        where, args = f"c.owner_id IN ({raw.marks(owners)})", list(owners)
+    sql = (
+        f"SELECT c.id, c.last_name, c.first_name, c.middle_name, co.name, c.position,"
+        f" {agg_email}, {agg_phone}, c.birthday, {owner}, c.source, {agg_tag},"
+        f" c.email_consent, c.sms_consent, c.created_at, {region}, {budget}"
+        " FROM customers_contact c LEFT JOIN customers_company co ON co.id = c.company_id"
+        f" LEFT JOIN accounts_user u ON u.id = c.owner_id WHERE {where}"
+        " ORDER BY c.last_name, c.first_name, c.id"
+    )
+    return sql, args
+
+
+HEADERS = [
+    "ID", "Last name", "First name", "Middle name", "Company", "Position", "E-mails", "Phones",
+    "Birthday", "Owner", "Source", "Tags", "E-mail consent", "SMS consent", "Created", "Region",
+    "Budget",
+]  # fmt: skip
+
+
+def baseline_export(raw: RawSQL, owners: list[int] | None) -> tuple[int, list[int]]:
+    """Bytes written and the ids in order."""
+    sql, args = _select(raw, owners)
+    ids: list[int] = []
+    size = 0
+    if raw.postgres:
+        chunks: list[bytes] = []
+        inline = sql.replace("%s", "{}").format(*[int(a) for a in args])
+        with raw.raw.cursor() as cur, cur.copy(
+            f"COPY ({inline}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        ) as copy:
+            for data in copy:
+                chunks.append(bytes(data))
+        size = sum(len(c) for c in chunks)
+        reader = csv.reader(io.StringIO(b"".join(chunks).decode()))
+        next(reader, None)
+        ids = [int(row[0]) for row in reader]
+        return size, ids
+    cur = raw.raw.cursor()
+    cur.execute(raw.sql(sql), args)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADERS)
+    while rows := cur.fetchmany(2000):
+        for row in rows:
+            ids.append(row[0])
+        writer.writerows(rows)
+        if buffer.tell() > 64 * 1024:
+            size += len(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    size += len(buffer.getvalue().encode())
+    return size, ids
+
+
+def run(info: DatasetInfo, db: str, settings: Settings) -> list[Result]:
+    try:
+        from voronka.customers.export import contact_table, write_csv
+    except ImportError as exc:
+        return [Result(workload="W8", case="export to CSV", db=db, status="not available",
+                       note=f"voronka.customers.export is missing: {exc}")]  # fmt: skip
+    raw = RawSQL()
+    results: list[Result] = []
+    for who, user_id in (("sales rep (team)", info.rep_id), ("administrator", info.admin_id)):
+        user = fresh_user(user_id)
+        owners = None if user.visibility_scope == "all" else user.team_member_ids()
+        ours_ids: list[int] = []
+
+        def ours(user: Any = user, ours_ids: list[int] = ours_ids) -> int:
+            ours_ids.clear()
+            query = parse_list_query(CONTACT_SPEC, {}, user)
+            headers, rows = contact_table(user, query)
+
+            def tap(rows: Any) -> Any:
+                for row in rows:
+                    ours_ids.append(row[0])
+                    yield row
+
+            return sum(len(chunk) for chunk in write_csv(headers, tap(rows)))
+
+        with RssSampler() as ours_mem:
+            t0 = time.perf_counter()
+            ours_bytes = ours()
+            ours_s = time.perf_counter() - t0
+        rows = len(ours_ids)
+        base_ids: list[int] = []
+        with RssSampler() as base_mem:
+            t0 = time.perf_counter()
+            base_bytes, base_ids = baseline_export(raw, owners)
+            base_s = time.perf_counter() - t0
+        compare_ids(f"W8 export as {who} on {db}", ours_ids, base_ids)
+        queries = count_queries(ours) if rows <= 20_000 else None
+        ours_rate = rows / ours_s if ours_s else 0.0
+        base_rate = rows / base_s if base_s else 0.0
+        results.append(Result(
+            workload="W8", case="export to CSV", db=db, user=who, metric="rate",
+            ours={"rows_per_s": ours_rate, "seconds": ours_s, "bytes": float(ours_bytes),
+                  "peak_rss_mb": ours_mem.peak_mb},
+            baseline={"rows_per_s": base_rate, "seconds": base_s, "bytes": float(base_bytes),
+                      "peak_rss_mb": base_mem.peak_mb},
+            ratio=base_rate / ours_rate if ours_rate else None, queries=queries,
+            peak_kb=ours_mem.peak_mb * 1024, rows=rows, target=TARGET,
+            passed=ours_rate >= 100_000, ids_match=True,
+            note="ratio = baseline rate ÷ our rate (how many times slower we are)",
+        ))  # fmt: skip
+    return results

@@ -1,0 +1,687 @@
+"""Demo data that looks like a real customer base: ``voronka demo`` and the first ``make run``.
+
+Rows are inserted with ``bulk_create`` so thousands load in seconds, but every value is what the
+services would store: phones in E.164 through ``normalize_phone``, e-mails through
+``normalize_email``, custom values through ``clean_custom``, ``search_text`` through the
+services' own ``*_search_text`` functions, an audit "create" entry per record. No outbox events
+are published: demo records must not set off automations or webhooks. The generator is
+deterministic for a given seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+
+from voronka.accounts.models import RoleCode, Team, User
+from voronka.core.custom_fields import clean_custom
+from voronka.core.errors import Collector
+from voronka.core.events import json_safe
+from voronka.core.models import AuditAction, AuditEntry, Channel, CustomField, CustomFieldType
+from voronka.core.text import normalize_email, normalize_phone, validate_url
+from voronka.customers import search_index
+from voronka.customers.models import (
+    AddressKind,
+    Company,
+    CompanyAddress,
+    CompanySize,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    EmailKind,
+    PhoneKind,
+)
+from voronka.customers.services import (
+    COMPANY_ENTITY,
+    CONTACT_ENTITY,
+    company_search_text,
+    contact_search_text,
+    tags_get_or_create,
+)
+from voronka.customers.validation import inn_is_valid
+
+# The contact every demo database has, so "8 (916) 123-45-67" in the search box finds someone.
+KNOWN_PHONE = "+79161234567"
+KNOWN_COMPANY = "Северные технологии"
+CHUNK = 2000
+
+# --- people ----------------------------------------------------------------------------------
+
+RU_MALE = ["Александр", "Алексей", "Андрей", "Артём", "Борис", "Вадим", "Виктор", "Владимир",
+           "Дмитрий", "Евгений", "Игорь", "Илья", "Кирилл", "Максим", "Михаил", "Никита",
+           "Николай", "Олег", "Павел", "Роман", "Сергей", "Станислав", "Тимур", "Юрий"]  # fmt: skip
+RU_FEMALE = ["Алина", "Анастасия", "Анна", "Валерия", "Вера", "Дарья", "Екатерина", "Елена",
+             "Жанна", "Ирина", "Ксения", "Лариса", "Людмила", "Марина", "Мария", "Наталья",
+             "Ольга", "Полина", "Светлана", "Татьяна", "Юлия", "Яна"]  # fmt: skip
+# Father's name → (male patronymic, female patronymic)
+RU_PATRONYMICS = [("Александрович", "Александровна"), ("Алексеевич", "Алексеевна"),
+                  ("Андреевич", "Андреевна"), ("Борисович", "Борисовна"),
+                  ("Викторович", "Викторовна"), ("Владимирович", "Владимировна"),
+                  ("Дмитриевич", "Дмитриевна"), ("Евгеньевич", "Евгеньевна"),
+                  ("Иванович", "Ивановна"), ("Игоревич", "Игоревна"),
+                  ("Михайлович", "Михайловна"), ("Николаевич", "Николаевна"),
+                  ("Олегович", "Олеговна"), ("Петрович", "Петровна"),
+                  ("Сергеевич", "Сергеевна"), ("Юрьевич", "Юрьевна")]  # fmt: skip
+# Male forms; the female form is derived by :func:`female_surname`.
+RU_SURNAMES = ["Иванов", "Петров", "Сидоров", "Смирнов", "Кузнецов", "Попов", "Васильев",
+               "Соколов", "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев",
+               "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев",
+               "Орлов", "Андреев", "Макаров", "Никитин", "Захаров", "Зайцев", "Соловьёв",
+               "Борисов", "Яковлев", "Григорьев", "Романов", "Воробьёв", "Сергеев", "Фомин",
+               "Калинин", "Белов", "Медведев", "Ершов", "Тарасов", "Белоусов", "Ильин",
+               "Гусев", "Титов", "Кузьмин", "Кудрявцев", "Баранов", "Куликов", "Крылов",
+               "Островский", "Ковальский", "Залесский", "Вишневский", "Толстой", "Шевченко",
+               "Ткаченко", "Бондаренко", "Черных", "Седых", "Долгих"]  # fmt: skip
+EN_MALE = ["James", "John", "Robert", "Michael", "William", "David", "Richard", "Thomas",
+           "Daniel", "Matthew", "Andrew", "Peter", "Oliver", "George", "Henry", "Samuel"]  # fmt: skip
+EN_FEMALE = ["Mary", "Jennifer", "Linda", "Elizabeth", "Sarah", "Jessica", "Emily", "Emma",
+             "Olivia", "Sophie", "Charlotte", "Hannah", "Laura", "Rachel", "Amelia", "Grace"]  # fmt: skip
+EN_SURNAMES = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
+               "Taylor", "Anderson", "Thomas", "Moore", "Martin", "Clark", "Walker", "Wright",
+               "Hughes", "Evans", "Roberts", "Turner", "Cooper", "Parker", "Harris", "Baker",
+               "Fischer", "Weber", "Schneider", "Müller"]  # fmt: skip
+
+RU_POSITIONS = ["Генеральный директор", "Коммерческий директор", "Финансовый директор",
+                "Главный бухгалтер", "Руководитель отдела закупок", "Менеджер по закупкам",
+                "Менеджер по продажам", "Руководитель отдела продаж", "Офис-менеджер",
+                "Технический директор", "Директор по маркетингу", "Юрист",
+                "Специалист по логистике", "Руководитель проектов", "Инженер"]  # fmt: skip
+EN_POSITIONS = ["CEO", "Managing Director", "CFO", "Head of Procurement", "Purchasing Manager",
+                "Sales Director", "Operations Manager", "CTO", "Marketing Manager",
+                "Office Manager", "Project Manager", "Logistics Coordinator"]  # fmt: skip
+SOURCES = ["Сайт", "Рекомендация", "Выставка", "Холодный звонок", "Входящий звонок",
+           "Реклама в поиске", "Партнёр", "Рассылка"]  # fmt: skip
+TAGS = ["VIP", "Партнёр", "Дилер", "Тендер", "Новый клиент", "Постоянный клиент",
+        "Выставка 2025", "Нужен звонок"]  # fmt: skip
+
+# --- companies -------------------------------------------------------------------------------
+
+RU_ADJECTIVES = ["Северные", "Южные", "Уральские", "Сибирские", "Волжские", "Балтийские",
+                 "Новые", "Цифровые", "Первые", "Городские", "Промышленные", "Инженерные",
+                 "Торговые", "Региональные", "Умные", "Открытые"]  # fmt: skip
+RU_NOUNS = ["технологии", "системы", "решения", "сети", "ресурсы", "машины", "материалы",
+            "продукты", "коммуникации", "инвестиции", "перевозки", "мастерские"]  # fmt: skip
+RU_BRAND_HEADS = ["Альфа", "Техно", "Строй", "Агро", "Мед", "Энерго", "Транс", "Гео", "Нева",
+                  "Волга", "Урал", "Прома", "Инфо", "Эко", "Сибирь", "Кедр"]  # fmt: skip
+RU_BRAND_TAILS = ["Лайн", "Сервис", "Групп", "Инвест", "Трейд", "Логистик", "Софт", "Маркет",
+                  "Снаб", "Пром", "Тех", "Холдинг"]  # fmt: skip
+RU_FORMS = ["ООО", "ООО", "ООО", "ООО", "АО", "ПАО"]
+EN_HEADS = ["Acme", "Northwind", "Blue Harbor", "Greenfield", "Summit", "Redwood", "Silverline",
+            "Oakridge", "Brightstar", "Crescent", "Ironbridge", "Westgate", "Evergreen",
+            "Pioneer", "Atlas", "Keystone"]  # fmt: skip
+EN_TAILS = ["Logistics", "Systems", "Trading", "Foods", "Analytics", "Engineering", "Supplies",
+            "Holdings", "Software", "Consulting", "Industries", "Networks"]  # fmt: skip
+INDUSTRIES = ["Информационные технологии", "Розничная торговля", "Оптовая торговля",
+              "Производство", "Строительство", "Логистика", "Финансы", "Медицина",
+              "Образование", "Сельское хозяйство", "Энергетика", "Телекоммуникации",
+              "Недвижимость", "Общественное питание", "Консалтинг"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Place:
+    region: str
+    city: str
+    inn_prefixes: tuple[str, ...]
+    area_code: str  # landline prefix after +7
+    weight: int
+
+
+RU_PLACES = [
+    Place("Москва", "г. Москва", ("7701", "7704", "7705", "7707", "7714", "7728", "7743"),
+          "495", 30),
+    Place("Санкт-Петербург", "г. Санкт-Петербург", ("7801", "7802", "7810", "7813"), "812", 15),
+    Place("Московская область", "г. Химки", ("5047", "5029", "5032"), "498", 8),
+    Place("Свердловская область", "г. Екатеринбург", ("6658", "6670", "6671"), "343", 6),
+    Place("Новосибирская область", "г. Новосибирск", ("5402", "5406", "5410"), "383", 6),
+    Place("Республика Татарстан", "г. Казань", ("1655", "1656", "1660"), "843", 6),
+    Place("Нижегородская область", "г. Нижний Новгород", ("5260", "5262"), "831", 5),
+    Place("Краснодарский край", "г. Краснодар", ("2308", "2309", "2310"), "861", 5),
+    Place("Самарская область", "г. Самара", ("6315", "6316", "6317"), "846", 4),
+    Place("Ростовская область", "г. Ростов-на-Дону", ("6161", "6163", "6164"), "863", 4),
+    Place("Пермский край", "г. Пермь", ("5902", "5903", "5904"), "342", 3),
+    Place("Приморский край", "г. Владивосток", ("2536", "2537", "2540"), "423", 3),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Foreign:
+    region: str
+    city: str
+    tax_prefix: str
+    phone_format: str  # "#" is a random digit
+    domain: str
+    street_format: str
+
+
+FOREIGN = [
+    Foreign("Великобритания", "London", "GB", "+44 20 7946 0###", "co.uk",
+            "{n} {street} Street, London EC{d}A {d}BB"),
+    Foreign("Германия", "Berlin", "DE", "+49 30 ########", "de",
+            "{street}straße {n}, 10{d}{d}{d} Berlin"),
+    Foreign("США", "New York", "US", "+1 212 55# ####", "com",
+            "{n} {street} Avenue, New York, NY 100{d}{d}"),
+    Foreign("Казахстан", "Алматы", "KZ", "+7 727 2## ## ##", "kz",
+            "г. Алматы, пр. Абая, д. {n}"),
+]  # fmt: skip
+STREETS_RU = ["Тверская", "Ленина", "Мира", "Садовая", "Гагарина", "Советская", "Пушкина",
+              "Профсоюзная", "Лесная", "Заводская", "Набережная", "Октябрьская"]  # fmt: skip
+STREETS_EN = ["King", "Queen", "Park", "Market", "Church", "Mill", "Bridge", "Harbour"]
+
+SEGMENTS = ["Малый бизнес", "Средний бизнес", "Крупный бизнес"]
+CHANNELS = ["Телефон", "E-mail", "Telegram", "WhatsApp"]
+
+# The demo team: username, first, last, role, team index (None: no team), e-mail.
+DEMO_TEAMS = ["Продажи — Москва", "Продажи — Санкт-Петербург"]
+DEMO_USERS = [
+    ("olga", "Ольга", "Смирнова", RoleCode.HEAD_OF_SALES, 0),
+    ("dmitry", "Дмитрий", "Волков", RoleCode.SALES_REP, 0),
+    ("anna", "Анна", "Кузнецова", RoleCode.SALES_REP, 0),
+    ("sergey", "Сергей", "Морозов", RoleCode.SALES_REP, 1),
+    ("ekaterina", "Екатерина", "Новикова", RoleCode.SALES_REP, 1),
+    ("maria", "Мария", "Лебедева", RoleCode.MARKETER, 1),
+]
+
+_TRANSLIT = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "ü": "ue",
+    "ö": "oe", "ä": "ae", "ß": "ss",
+}  # fmt: skip
+
+
+def translit(text: str) -> str:
+    """Latin letters for an e-mail or a domain ("Фёдоров" → "fedorov")."""
+    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-") else "-" for ch in out)
+
+
+def female_surname(male: str) -> str:
+    """The woman's form of a Russian surname: Петров → Петрова, Островский → Островская;
+    Шевченко and Черных do not change."""
+    if male.endswith(("ов", "ев", "ёв", "ин", "ын")):
+        return male + "а"
+    if male.endswith(("ский", "цкий")):
+        return male[:-2] + "ая"
+    if male.endswith("ой"):
+        return male[:-2] + "ая"
+    return male
+
+
+def inn_checked(prefix: str, rng: random.Random) -> str:
+    """A 10-digit organisation INN with the right check digit."""
+    body = prefix + "".join(str(rng.randint(0, 9)) for _ in range(9 - len(prefix)))
+    weights = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+    check = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11 % 10
+    inn = body + str(check)
+    assert inn_is_valid(inn)
+    return inn
+
+
+def _fill(fmt: str, rng: random.Random) -> str:
+    return "".join(str(rng.randint(0, 9)) if ch == "#" else ch for ch in fmt)
+
+
+@dataclass
+class DemoResult:
+    companies: int = 0
+    contacts: int = 0
+    users: list[str] = field(default_factory=list)
+    new_users: list[str] = field(default_factory=list)
+    user_password: str | None = None
+
+
+class _Generator:
+    def __init__(self, seed: int | None) -> None:
+        self.rng = random.Random(seed)
+        self.used_phones: set[str] = {KNOWN_PHONE}
+        self.used_emails: set[str] = set()
+        self.used_names: set[str] = set(Company.objects.values_list("name", flat=True))
+
+    # --- small values ------------------------------------------------------------------------
+
+    def unique_phone(self, make: Any) -> str:
+        for _ in range(50):
+            try:
+                phone = normalize_phone(make())
+            except ValueError:
+                continue
+            if phone not in self.used_phones:
+                self.used_phones.add(phone)
+                return phone
+        # A small foreign range is used up: a Russian mobile will do.
+        return self.unique_phone(self.mobile)
+
+    def mobile(self) -> str:
+        r = self.rng
+        # Typed as people type them; normalize_phone turns every form into E.164.
+        code, a, b, c = (
+            r.randint(900, 999),
+            r.randint(100, 999),
+            r.randint(10, 99),
+            r.randint(10, 99),
+        )
+        form = r.choice(["+7 {code} {a}-{b}-{c}", "8 ({code}) {a}-{b}-{c}", "8{code}{a}{b}{c}"])
+        return form.format(code=code, a=a, b=b, c=c)
+
+    def landline(self, area: str) -> str:
+        r = self.rng
+        rest = 10 - 1 - len(area)  # the number after +7 has ten digits
+        first = str(r.randint(2, 9))
+        return f"+7 ({area}) {first}{''.join(str(r.randint(0, 9)) for _ in range(rest))}"
+
+    def unique_email(self, local: str, domain: str) -> str:
+        local = translit(local).strip(".-") or "info"
+        candidate = normalize_email(f"{local}@{domain}")
+        n = 1
+        while candidate in self.used_emails:
+            n += 1
+            candidate = normalize_email(f"{local}{n}@{domain}")
+        self.used_emails.add(candidate)
+        return candidate
+
+    def birthday(self) -> dt.date | None:
+        if self.rng.random() < 0.4:
+            return None
+        start = dt.date(1960, 1, 1).toordinal()
+        return dt.date.fromordinal(self.rng.randint(start, dt.date(2003, 12, 31).toordinal()))
+
+    def created_at(self, now: dt.datetime) -> dt.datetime:
+        return now - dt.timedelta(days=self.rng.randint(0, 364), minutes=self.rng.randint(0, 1439))
+
+    # --- companies ---------------------------------------------------------------------------
+
+    def company_name(self, foreign: bool) -> tuple[str, str, str]:
+        """(name, legal name, domain stem) not used yet."""
+        r = self.rng
+        for _ in range(200):
+            if foreign:
+                name = f"{r.choice(EN_HEADS)} {r.choice(EN_TAILS)}"
+                legal = f"{name} {r.choice(['Ltd', 'Inc.', 'GmbH', 'LLP'])}"
+                stem = translit(name.replace(" ", ""))
+            else:
+                if r.random() < 0.5:
+                    name = f"{r.choice(RU_ADJECTIVES)} {r.choice(RU_NOUNS)}"
+                else:
+                    name = r.choice(RU_BRAND_HEADS) + r.choice(RU_BRAND_TAILS)
+                legal = f"{r.choice(RU_FORMS)} «{name}»"
+                stem = translit(name.replace(" ", "-"))
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name, legal, stem
+        name = f"{name} {len(self.used_names)}"
+        self.used_names.add(name)
+        return name, legal, translit(name.replace(" ", "-"))
+
+    def company(self, owner_id: int | None, segment: CustomField, revenue: CustomField) -> Company:
+        r = self.rng
+        foreign = r.random() < 0.12
+        name, legal, stem = self.company_name(foreign)
+        if foreign:
+            place_f = r.choice(FOREIGN)
+            region = place_f.region
+            domain = f"{stem}.{place_f.domain}"
+            inn = place_f.tax_prefix + "".join(str(r.randint(0, 9)) for _ in range(9))
+            phone = self.unique_phone(lambda: _fill(place_f.phone_format, r))
+            street = r.choice(STREETS_EN)
+            addresses = [
+                (AddressKind.LEGAL, place_f.street_format.format(
+                    n=r.randint(1, 240), street=street, d=r.randint(1, 9)))
+            ]  # fmt: skip
+        else:
+            place = r.choices(RU_PLACES, weights=[p.weight for p in RU_PLACES])[0]
+            region = place.region
+            domain = f"{stem}.ru"
+            inn = inn_checked(r.choice(place.inn_prefixes), r)
+            phone = self.unique_phone(lambda: self.landline(place.area_code))
+            legal_addr = (
+                f"{place.city}, ул. {r.choice(STREETS_RU)}, д. {r.randint(1, 120)}, "
+                f"офис {r.randint(1, 950)}"
+            )
+            addresses = [(AddressKind.LEGAL, legal_addr)]
+            if r.random() < 0.4:
+                addresses.append(
+                    (AddressKind.ACTUAL,
+                     f"{place.city}, ул. {r.choice(STREETS_RU)}, д. {r.randint(1, 120)}")
+                )  # fmt: skip
+        revenue_value = r.choice([12, 25, 40, 75, 120, 300, 650, 1200, 4800]) * 1_000_000
+        errors = Collector()
+        custom = clean_custom(
+            COMPANY_ENTITY,
+            {"segment": r.choice(segment.options), "annual_revenue": revenue_value},
+            errors=errors, fields=[segment, revenue],
+        )  # fmt: skip
+        errors.raise_if_any()
+        company = Company(
+            name=name, legal_name=legal, inn=inn, industry=r.choice(INDUSTRIES),
+            size=r.choice(CompanySize.values), website=validate_url(domain), phone=phone,
+            email=self.unique_email("info", domain), region=region, owner_id=owner_id,
+            custom=custom,
+        )  # fmt: skip
+        company.search_text = company_search_text(company)
+        company._demo_addresses = addresses  # type: ignore[attr-defined]
+        company._demo_foreign = foreign  # type: ignore[attr-defined]
+        company._demo_domain = domain  # type: ignore[attr-defined]
+        return company
+
+    # --- contacts ----------------------------------------------------------------------------
+
+    def person(self, foreign: bool) -> tuple[str, str, str, bool]:
+        """(first, middle, last, is_female)."""
+        r = self.rng
+        female = r.random() < 0.45
+        if foreign:
+            first = r.choice(EN_FEMALE if female else EN_MALE)
+            return first, "", r.choice(EN_SURNAMES), female
+        first = r.choice(RU_FEMALE if female else RU_MALE)
+        male_pat, female_pat = r.choice(RU_PATRONYMICS)
+        surname = r.choice(RU_SURNAMES)
+        return (
+            first,
+            female_pat if female else male_pat,
+            (female_surname(surname) if female else surname),
+            female,
+        )
+
+    def contact(
+        self, company: Company | None, owner_id: int | None, channel_field: CustomField
+    ) -> tuple[Contact, list[tuple[str, str]], list[tuple[str, str]]]:
+        r = self.rng
+        foreign = bool(company and company._demo_foreign) if company else r.random() < 0.1  # type: ignore[attr-defined]
+        first, middle, last, _female = self.person(foreign)
+        contact = Contact(
+            first_name=first, middle_name=middle, last_name=last, company=company,
+            position=r.choice(EN_POSITIONS if foreign else RU_POSITIONS) if company else "",
+            birthday=self.birthday(), owner_id=owner_id, source=r.choice(SOURCES),
+            email_consent=r.random() < 0.6, sms_consent=r.random() < 0.3,
+        )  # fmt: skip
+        phones: list[tuple[str, str]] = []
+        if r.random() < 0.92:
+            if foreign:
+                fmt = r.choice(["+44 7911 ######", "+49 151 ########", "+1 202 55# ####"])
+                phones.append((self.unique_phone(lambda: _fill(fmt, r)), PhoneKind.MOBILE))
+            else:
+                phones.append((self.unique_phone(self.mobile), PhoneKind.MOBILE))
+        if company and r.random() < 0.25 and not foreign:
+            area = next((p.area_code for p in RU_PLACES if p.region == company.region), "495")
+            phones.append((self.unique_phone(lambda: self.landline(area)), PhoneKind.WORK))
+        emails: list[tuple[str, str]] = []
+        first_l, last_l = translit(first), translit(last)
+        if company and r.random() < 0.88:
+            local = r.choice([f"{first_l}.{last_l}", f"{first_l[0]}.{last_l}", last_l])
+            emails.append((self.unique_email(local, company._demo_domain), EmailKind.WORK))  # type: ignore[attr-defined]
+        if not emails or r.random() < 0.2:
+            domain = r.choice(["gmail.com", "outlook.com"] if foreign else
+                              ["yandex.ru", "mail.ru", "gmail.com", "bk.ru"])  # fmt: skip
+            local = f"{last_l}.{first_l}{r.randint(70, 99)}"
+            emails.append((self.unique_email(local, domain), EmailKind.PERSONAL))
+        if r.random() < 0.3:
+            errors = Collector()
+            contact.custom = clean_custom(
+                CONTACT_ENTITY, {"preferred_channel": r.choice(CHANNELS)}, errors=errors,
+                fields=[channel_field],
+            )  # fmt: skip
+            errors.raise_if_any()
+        contact.search_text = contact_search_text(
+            contact, [e for e, _k in emails], [p for p, _k in phones]
+        )
+        return contact, emails, phones
+
+
+def _custom_field(entity: str, key: str, label: str, type_: str, options: list[str]) -> CustomField:
+    from voronka.core.services import custom_field_create
+
+    existing = CustomField.objects.filter(entity=entity, key=key).first()
+    if existing is not None:
+        return existing
+    return custom_field_create(
+        entity=entity, key=key, label=label, type=type_, options=options, channel=Channel.SYSTEM
+    )
+
+
+def _demo_users(password: str | None, result: DemoResult) -> list[User]:
+    from voronka.accounts.services import team_create, user_create
+
+    teams = []
+    for name in DEMO_TEAMS:
+        team = Team.objects.filter(name=name).first() or team_create(
+            name=name, channel=Channel.SYSTEM
+        )
+        teams.append(team)
+    users = []
+    for username, first, last, role, team_index in DEMO_USERS:
+        user = User.objects.filter(username__iexact=username).first()
+        if user is None:
+            user = user_create(
+                username=username, password=password, email=f"{username}@example.com",
+                first_name=first, last_name=last, role_code=role,
+                team_id=teams[team_index].pk, language="ru",
+            )  # fmt: skip
+            result.new_users.append(username)
+        users.append(user)
+        result.users.append(username)
+    return users
+
+
+def _audit_rows(model: type[Any], records: list[Any], snapshots: list[dict[str, Any]]) -> None:
+    content_type = ContentType.objects.get_for_model(model)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                content_type=content_type,
+                object_id=record.pk,
+                action=AuditAction.CREATE,
+                changes=json_safe(snapshot),
+                channel=Channel.SYSTEM,
+            )
+            for record, snapshot in zip(records, snapshots, strict=True)
+        ],
+        batch_size=CHUNK,
+    )
+
+
+def _spread_dates(model: type[Any], records: list[Any], gen: _Generator) -> None:
+    """Records created over the past year, so lists and reports look lived-in."""
+    now = timezone.now()
+    for record in records:
+        record.created_at = gen.created_at(now)
+        record.updated_at = record.created_at
+    model.objects.bulk_update(records, ["created_at", "updated_at"], batch_size=CHUNK)
+
+
+def generate(
+    *,
+    companies: int = 200,
+    contacts: int = 1000,
+    seed: int | None = None,
+    user_password: str | None = None,
+    with_users: bool = True,
+) -> DemoResult:
+    """Load ``companies`` companies and ``contacts`` contacts (plus the demo team) at once.
+
+    ``user_password`` is given to new demo users; None gives them a generated one, which is
+    returned in the result. Runs in one transaction: a failure leaves nothing behind."""
+    result = DemoResult()
+    gen = _Generator(seed)
+    if with_users:
+        result.user_password = user_password or secrets.token_urlsafe(9)
+    with transaction.atomic():
+        users = _demo_users(result.user_password, result) if with_users else []
+        owner_ids: list[int | None] = [u.pk for u in users if u.role.code != RoleCode.MARKETER]
+        owner_ids = owner_ids or [None]
+        segment = _custom_field(COMPANY_ENTITY, "segment", "Сегмент", CustomFieldType.SELECT,
+                                SEGMENTS)  # fmt: skip
+        revenue = _custom_field(COMPANY_ENTITY, "annual_revenue", "Годовая выручка, ₽",
+                                CustomFieldType.MONEY, [])  # fmt: skip
+        channel = _custom_field(CONTACT_ENTITY, "preferred_channel", "Предпочтительная связь",
+                                CustomFieldType.SELECT, CHANNELS)  # fmt: skip
+        tags = tags_get_or_create(TAGS)
+
+        # The known contact (and its company) once per database, so reruns add no twins.
+        with_known = not ContactPhone.objects.filter(phone=KNOWN_PHONE).exists()
+        if with_known:
+            gen.used_names.add(KNOWN_COMPANY)
+        company_rows = [
+            gen.company(gen.rng.choice(owner_ids), segment, revenue) for _ in range(companies)
+        ]
+        if company_rows and with_known:
+            _make_known_company(gen, company_rows[0])
+        Company.objects.bulk_create(company_rows, batch_size=CHUNK)
+        _spread_dates(Company, company_rows, gen)
+        CompanyAddress.objects.bulk_create(
+            [
+                CompanyAddress(company=c, kind=kind, address=address)
+                for c in company_rows
+                for kind, address in c._demo_addresses  # type: ignore[attr-defined]
+            ],
+            batch_size=CHUNK,
+        )
+        company_tags = _pick_tags(gen, company_rows, tags, 0.3)
+        Company.tags.through.objects.bulk_create(
+            [Company.tags.through(company_id=c.pk, tag_id=t.pk) for c, t in company_tags],
+            batch_size=CHUNK,
+        )
+        _audit_rows(
+            Company, company_rows, [_company_snapshot(c, company_tags) for c in company_rows]
+        )
+        result.companies = len(company_rows)
+
+        done = 0
+        while done < contacts:
+            size = min(CHUNK, contacts - done)
+            batch = []
+            for i in range(size):
+                company = (
+                    gen.rng.choice(company_rows)
+                    if company_rows and gen.rng.random() < 0.85
+                    else None
+                )
+                owner_id = (
+                    company.owner_id
+                    if company and gen.rng.random() < 0.8
+                    else gen.rng.choice(owner_ids)
+                )
+                batch.append(gen.contact(company, owner_id, channel))
+                if done == 0 and i == 0 and with_known:
+                    batch[0] = _known_contact(gen, company_rows[0] if company_rows else None,
+                                              owner_ids[0], channel)  # fmt: skip
+            _insert_contacts(gen, batch, tags)
+            done += size
+        result.contacts = done
+        search_index.rebuild()
+    return result
+
+
+def _pick_tags(
+    gen: _Generator, records: list[Any], tags: list[Any], share: float
+) -> list[tuple[Any, Any]]:
+    pairs = []
+    for record in records:
+        if gen.rng.random() < share:
+            for tag in gen.rng.sample(tags, gen.rng.randint(1, 2)):
+                pairs.append((record, tag))
+    return pairs
+
+
+def _company_snapshot(company: Company, tag_pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    return {
+        "name": company.name, "legal_name": company.legal_name, "inn": company.inn,
+        "industry": company.industry, "size": company.size, "website": company.website,
+        "phone": company.phone, "email": company.email, "region": company.region,
+        "owner_id": company.owner_id,
+        "tags": sorted(t.name for c, t in tag_pairs if c is company),
+        "addresses": [[k, a] for k, a in company._demo_addresses],  # type: ignore[attr-defined]
+        "custom": dict(company.custom),
+    }  # fmt: skip
+
+
+def _make_known_company(gen: _Generator, company: Company) -> None:
+    """The first company is always «Северные технологии», the known contact's employer."""
+    company.name = KNOWN_COMPANY
+    company.legal_name = "ООО «Северные технологии»"
+    company.region = "Москва"
+    company.inn = inn_checked("7701", gen.rng)
+    company.phone = gen.unique_phone(lambda: gen.landline("495"))
+    company._demo_addresses = [  # type: ignore[attr-defined]
+        (AddressKind.LEGAL, "г. Москва, ул. Тверская, д. 12, офис 305")
+    ]
+    company.website = "https://severnye-tekhnologii.ru"
+    company.email = "info@severnye-tekhnologii.ru"
+    company._demo_domain = "severnye-tekhnologii.ru"  # type: ignore[attr-defined]
+    company._demo_foreign = False  # type: ignore[attr-defined]
+    company.search_text = company_search_text(company)
+
+
+def _known_contact(
+    gen: _Generator, company: Company | None, owner_id: int | None, channel_field: CustomField
+) -> tuple[Contact, list[tuple[str, str]], list[tuple[str, str]]]:
+    contact, _emails, _phones = gen.contact(company, owner_id, channel_field)
+    contact.first_name, contact.middle_name, contact.last_name = "Иван", "Сергеевич", "Петров"
+    contact.position = "Коммерческий директор" if company else ""
+    domain = company._demo_domain if company else "yandex.ru"  # type: ignore[attr-defined]
+    emails = [(gen.unique_email("ivan.petrov", domain), EmailKind.WORK)]
+    phones = [(normalize_phone("8 (916) 123-45-67"), PhoneKind.MOBILE)]
+    contact.search_text = contact_search_text(
+        contact, [e for e, _k in emails], [p for p, _k in phones]
+    )
+    return contact, emails, phones
+
+
+def _insert_contacts(
+    gen: _Generator,
+    batch: list[tuple[Contact, list[tuple[str, str]], list[tuple[str, str]]]],
+    tags: list[Any],
+) -> None:
+    rows = [c for c, _e, _p in batch]
+    Contact.objects.bulk_create(rows, batch_size=CHUNK)
+    _spread_dates(Contact, rows, gen)
+    ContactEmail.objects.bulk_create(
+        [
+            ContactEmail(contact_id=c.pk, email=e, kind=k)
+            for c, emails, _p in batch
+            for e, k in emails
+        ],
+        batch_size=CHUNK,
+    )
+    ContactPhone.objects.bulk_create(
+        [
+            ContactPhone(contact_id=c.pk, phone=p, kind=k)
+            for c, _e, phones in batch
+            for p, k in phones
+        ],
+        batch_size=CHUNK,
+    )
+    tag_pairs = _pick_tags(gen, rows, tags, 0.2)
+    Contact.tags.through.objects.bulk_create(
+        [Contact.tags.through(contact_id=c.pk, tag_id=t.pk) for c, t in tag_pairs],
+        batch_size=CHUNK,
+    )
+    tags_by_contact: dict[int, list[str]] = {}
+    for c, t in tag_pairs:
+        tags_by_contact.setdefault(c.pk, []).append(t.name)
+    snapshots = [
+        {
+            "first_name": c.first_name,
+            "middle_name": c.middle_name,
+            "last_name": c.last_name,
+            "company_id": c.company_id,
+            "position": c.position,
+            "birthday": c.birthday,
+            "owner_id": c.owner_id,
+            "source": c.source,
+            "email_consent": c.email_consent,
+            "sms_consent": c.sms_consent,
+            "emails": [e for e, _k in emails],
+            "phones": [p for p, _k in phones],
+            "tags": sorted(tags_by_contact.get(c.pk, [])),
+            "custom": dict(c.custom or {}),
+        }
+        for c, emails, phones in batch
+    ]
+    _audit_rows(Contact, rows, snapshots)

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "voronka.sales"
+    label = "sales"
+    verbose_name = "Sales"
+
+    def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
+        from voronka.core.custom_fields import register_entity
+        from voronka.sales import timeline_provider
+
+        register_entity("sales.deal", str(_("Deals")))
+        register_entity("sales.lead", str(_("Leads")))
+        timeline_provider.register()
