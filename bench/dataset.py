@@ -127,8 +127,39 @@ _TRANSLIT = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
         [
-            "a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
-            "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
         ],  # fmt: skip
         strict=True,
     )
@@ -258,7 +289,7 @@ EMAIL_COLUMNS = ["id", "contact_id", "email", "kind"]
 PHONE_COLUMNS = ["id", "contact_id", "phone", "kind"]
 CONTACT_TAG_COLUMNS = ["id", "contact_id", "tag_id"]
 AUDIT_COLUMNS = [
-    "id", "content_type_id", "object_id", "action", "changes", "actor_id", "channel",
+    "content_type_id", "object_id", "action", "changes", "actor_id", "channel",
     "created_at",
 ]  # fmt: skip
 BULK_TABLES = [
@@ -384,7 +415,9 @@ def _contact_chunks(
             if n == 0 or rng.random() < 0.6:
                 phone = "+7" + rng.choice(MOBILE_CODES) + str(rng.randrange(1_000_000, 10_000_000))
             else:
-                phone = "+7" + rng.choice(LANDLINE_CODES) + str(rng.randrange(1_000_000, 10_000_000))
+                phone = (
+                    "+7" + rng.choice(LANDLINE_CODES) + str(rng.randrange(1_000_000, 10_000_000))
+                )
             if phone not in phones:
                 phones.append(phone)
         parts = [last, first, middle, company, position, *emails, *(digits(p) for p in phones)]
@@ -412,7 +445,7 @@ def _contact_chunks(
         snapshot = {"first_name": first, "last_name": last, "middle_name": middle,
                     "owner_id": owner, "company_id": company_id, "emails": emails,
                     "phones": phones}  # fmt: skip
-        chunk.audit.append((i, contact_type_id, i, "create",
+        chunk.audit.append((contact_type_id, i, "create",
                             json.dumps(snapshot, ensure_ascii=False), owner, "import",
                             created))  # fmt: skip
         if (

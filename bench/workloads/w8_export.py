@@ -89,9 +89,10 @@ def baseline_export(raw: RawSQL, owners: list[int] | None) -> tuple[int, list[in
     if raw.postgres:
         chunks: list[bytes] = []
         inline = sql.replace("%s", "{}").format(*[int(a) for a in args])
-        with raw.raw.cursor() as cur, cur.copy(
-            f"COPY ({inline}) TO STDOUT WITH (FORMAT csv, HEADER true)"
-        ) as copy:
+        with (
+            raw.raw.cursor() as cur,
+            cur.copy(f"COPY ({inline}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy,
+        ):
             for data in copy:
                 chunks.append(bytes(data))
         size = sum(len(c) for c in chunks)

@@ -335,7 +335,7 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     if _is_htmx(request) and target == "more-row":
         return render(request, "customers/_rows.html", ctx)
     if _is_htmx(request) and target == "list-results":
-        return render(request, "customers/_results.html", ctx)
+        return render(request, "customers/_results.html", {**ctx, "fragment": True})
     chosen_keys = {c.key for c in columns}
     keep = QueryDict(mutable=True)
     keep.update(request.GET)

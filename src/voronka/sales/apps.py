@@ -15,3 +15,8 @@ class SalesConfig(AppConfig):
         register_entity("sales.deal", str(_("Deals")))
         register_entity("sales.lead", str(_("Leads")))
         timeline_provider.register()
+
+        from voronka.core import periodic
+        from voronka.sales.services import reminders_deliver_due
+
+        periodic.register("sales.reminders", 15.0, reminders_deliver_due)

@@ -413,3 +413,175 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class CompanyProfile(models.Model):
+    """Our own company's details printed on quotes and invoices (one row)."""
+
+    name = models.CharField(_("name"), max_length=255, default="")
+    legal_name = models.CharField(_("legal name"), max_length=255, blank=True)
+    inn = models.CharField(_("INN"), max_length=12, blank=True)
+    kpp = models.CharField(_("KPP"), max_length=9, blank=True)
+    ogrn = models.CharField(_("OGRN"), max_length=15, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=255, blank=True)
+    bic = models.CharField(_("BIC"), max_length=9, blank=True)
+    account = models.CharField(_("account"), max_length=20, blank=True)
+    corr_account = models.CharField(_("correspondent account"), max_length=20, blank=True)
+    director = models.CharField(_("director"), max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def get(cls) -> CompanyProfile:
+        profile, _created = cls.objects.get_or_create(pk=1)
+        return profile
+
+
+class DocumentKind(models.TextChoices):
+    QUOTE = "quote", _("quote")
+    INVOICE = "invoice", _("invoice")
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SENT = "sent", _("sent")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+    ISSUED = "issued", _("issued")
+    PARTLY_PAID = "partly_paid", _("partly paid")
+    PAID = "paid", _("paid")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class DocumentTemplate(models.Model):
+    """HTML with Django template variables an administrator edits; rendered to PDF."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=DocumentKind.choices)
+    name = models.CharField(_("name"), max_length=128)
+    html = models.TextField(_("HTML"))
+    is_default = models.BooleanField(_("default"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentCounter(models.Model):
+    """The last number given per kind and year; locked while numbering."""
+
+    kind = models.CharField(max_length=8, choices=DocumentKind.choices)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="doc_counter_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.year}: {self.last}"
+
+
+class SalesDocument(models.Model):
+    """A quote (commercial proposal) or an invoice made from a deal's lines. Its lines are a
+    copy, so later edits of the deal never change what the customer was sent."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=DocumentKind.choices)
+    number = models.CharField(_("number"), max_length=32)
+    year = models.PositiveSmallIntegerField()
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="documents")
+    template = models.ForeignKey(
+        DocumentTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    issue_date = models.DateField(_("date"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    due_date = models.DateField(_("payment due"), null=True, blank=True)
+    net_total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal(0))
+    vat_total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal(0))
+    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal(0))
+    paid_total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal(0))
+    customer_name = models.CharField(_("customer"), max_length=255, blank=True)
+    customer_details = models.TextField(_("customer details"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    public_token = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "number"], name="doc_number_uniq")]
+        indexes = [models.Index(fields=["deal", "-created_at"], name="doc_deal_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:document", args=[self.pk])
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return (
+            self.kind == DocumentKind.INVOICE
+            and self.status
+            in (DocumentStatus.ISSUED, DocumentStatus.PARTLY_PAID, DocumentStatus.SENT)
+            and self.due_date is not None
+            and self.due_date < timezone.localdate()
+        )
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.paid_total
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(SalesDocument, on_delete=models.CASCADE, related_name="lines")
+    name = models.CharField(max_length=255)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    unit = models.CharField(max_length=32, blank=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    net_total = models.DecimalField(max_digits=16, decimal_places=2)
+    vat_total = models.DecimalField(max_digits=16, decimal_places=2)
+    total = models.DecimalField(max_digits=16, decimal_places=2)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["document", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Payment(models.Model):
+    """Money received against an invoice."""
+
+    document = models.ForeignKey(SalesDocument, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    paid_on = models.DateField(_("paid on"))
+    method = models.CharField(_("method"), max_length=64, blank=True)
+    reference = models.CharField(_("reference"), max_length=128, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["paid_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.paid_on}"

@@ -7,8 +7,8 @@ no worker ran, and marks it in the same transaction, so each reminder goes out o
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model

@@ -44,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--language", default=None, help="ru or en (default: VORONKA_LANGUAGE)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from voronka.accounts.services import team_create, user_create
+        from voronka.accounts.services import user_create
 
         role = options["role"]
         if role not in RoleCode.values:
@@ -58,10 +58,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 team_id = None
                 if name := options["team"].strip():
-                    team = Team.objects.filter(name=name).first() or team_create(
-                        name=name, channel=Channel.SYSTEM
-                    )
-                    team_id = team.pk
+                    team_id = self._team_id(name)
                 user = user_create(
                     username=options["username"],
                     password=password,
@@ -81,6 +78,17 @@ class Command(BaseCommand):
                 f"Created user {user.username!r} ({RoleCode(role).label}){team_note}."
             )
         )
+
+    def _team_id(self, name: str) -> int:
+        from voronka.accounts.services import team_create
+
+        team = Team.objects.filter(name=name).first()
+        if team is None:
+            try:
+                team = team_create(name=name, channel=Channel.SYSTEM)
+            except ServiceValidationError as exc:
+                raise CommandError(f"--team: {exc.errors[0].message}") from exc
+        return team.pk
 
     def _ask_password(self) -> str:
         if not sys.stdin.isatty():

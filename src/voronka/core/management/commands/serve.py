@@ -77,6 +77,7 @@ class WorkerSupervisor:
             if self.stopping.wait(delay):
                 return
             self.out.write(f"The background worker stopped (exit code {code}); starting it again.")
+            self.out.flush()
             started = time.monotonic()
             self._spawn()
             # Back off when it keeps dying at once (a broken database, say); reset when it ran.
@@ -151,6 +152,7 @@ class Command(BaseCommand):
             if supervisor is not None:
                 supervisor.stop()
             self.stdout.write("Stopped.")
+            self.stdout.flush()
 
     # --- first start ---------------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class Command(BaseCommand):
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if pending:
             self.stdout.write(f"Preparing the database ({len(pending)} migrations)…")
+            self.stdout.flush()
             call_command("migrate", interactive=False, verbosity=0)
         if User.objects.exists():
             return
@@ -205,6 +208,7 @@ class Command(BaseCommand):
         companies = int(os.environ.get("VORONKA_DEMO_COMPANIES", "200"))
         contacts = int(os.environ.get("VORONKA_DEMO_CONTACTS", "1000"))
         self.stdout.write(f"Loading demo data ({companies} companies, {contacts} contacts)…")
+        self.stdout.flush()
         result = generate(companies=companies, contacts=contacts)
         return [
             "",
@@ -240,3 +244,4 @@ class Command(BaseCommand):
         else:
             self.stdout.write("  No background worker (--no-worker). Press Ctrl+C to stop.")
         self.stdout.write("")
+        self.stdout.flush()  # shown at once also when the output is a pipe (| tee, a service log)

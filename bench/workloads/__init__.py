@@ -1,0 +1,19 @@
+"""The workloads of the issue, W1–W8. Each module's ``run`` returns report rows."""
+
+from __future__ import annotations
+
+WORKLOADS: dict[str, str] = {
+    "W1": "Contact list: filter + sort + a page of 50, and the keyset next page",
+    "W2": "Global search: name, e-mail, phone digits, phone as typed",
+    "W3": "Import of a contact file",
+    "W4": "REST API over HTTP: creates and list pages",
+    "W5": "Sales funnel report",
+    "W6": "Automation rules on events",
+    "W7": "Mixed users at growing concurrency",
+    "W8": "Export of all visible contacts to CSV",
+}
+NOT_YET_BUILT = {
+    "W3": "imports do not exist yet",
+    "W5": "deals and the funnel report do not exist yet",
+    "W6": "automation does not exist yet",
+}
