@@ -38,8 +38,10 @@ from voronka.sales.money import LineTotals, document_totals, line_totals
 from voronka.sales.services.common import clean_decimal, require_admin, require_writer
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "sales" / "documents"
-PREFIXES = {"ru": {DocumentKind.QUOTE: "КП", DocumentKind.INVOICE: "СЧ"},
-            "en": {DocumentKind.QUOTE: "Q", DocumentKind.INVOICE: "INV"}}  # fmt: skip
+PREFIXES: dict[str, dict[str, str]] = {
+    "ru": {"quote": "КП", "invoice": "СЧ"},
+    "en": {"quote": "Q", "invoice": "INV"},
+}
 
 
 class PdfUnavailable(Exception):
