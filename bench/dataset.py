@@ -160,7 +160,7 @@ _TRANSLIT = dict(
             "e",
             "yu",
             "ya",
-        ],  # fmt: skip
+        ],
         strict=True,
     )
 )
@@ -242,7 +242,7 @@ def create_reference(info: DatasetInfo) -> None:
     info.user_ids.append(admin.pk)
     # Sales reps see their team's records (the "rep whose role has scope team").
     role_update(role=Role.objects.get(code=RoleCode.SALES_REP), changes={"scope": "team"})
-    rng = random.Random(7)  # noqa: S311 - test data
+    rng = random.Random(7)
     for t in range(1, 6):
         team = team_create(name=f"Отдел продаж {t}")
         info.team_ids.append(team.pk)
@@ -529,7 +529,7 @@ def build(scale: int, *, seed: int = 1) -> DatasetInfo:
     tag_ids.remove(vip)
     tag_ids.insert(0, vip)
     contact_type_id = ContentType.objects.get_for_model(Contact).pk
-    rng = random.Random(seed)  # noqa: S311 - test data
+    rng = random.Random(seed)
     loader = _Loader()
     indexes = loader.secondary_indexes()
     counts = dict.fromkeys(BULK_TABLES, 0)
@@ -622,7 +622,7 @@ def verify_sample(info: DatasetInfo, size: int = 200) -> list[str]:
     from voronka.customers.models import Company, Contact
     from voronka.customers.services import company_search_text, contact_search_text
 
-    rng = random.Random(3)  # noqa: S311 - test data
+    rng = random.Random(3)
     ids = sorted({rng.randrange(1, info.scale + 1) for _ in range(size)})
     problems: list[str] = []
     contacts = Contact.objects.filter(pk__in=ids).select_related("company")

@@ -10,10 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voronka.core.text import fold
-from voronka.customers import search_index
-from voronka.customers.selectors import CONTACT_SPEC, contact_list, parse_list_query
-
 from bench.dataset import DatasetInfo
 from bench.workloads.common import (
     RawSQL,
@@ -26,6 +22,9 @@ from bench.workloads.common import (
     percentiles,
     time_calls,
 )
+from voronka.core.text import fold
+from voronka.customers import search_index
+from voronka.customers.selectors import CONTACT_SPEC, contact_list, parse_list_query
 
 TARGET = "p95 < 50 ms and ≤ 2× raw SQL"
 LIMIT = 50
@@ -172,13 +171,15 @@ def run(info: DatasetInfo, db: str, settings: Settings) -> list[Result]:
                 first_rows = baseline_page(raw, user, case)
                 after = _sort_values(first_rows[-1], case) if first_rows else None
 
-            def ours(params: dict[str, str] = params) -> list[int]:
+            def ours(params: dict[str, str] = params, user: Any = user) -> list[int]:
                 # A request starts with a fresh user: the team's member ids are looked up anew.
                 user.__dict__.pop("_team_member_ids", None)
                 page = contact_list(user, parse_list_query(CONTACT_SPEC, params, user))
                 return [c.pk for c in page.items]
 
-            def baseline(case: Case = case, after: tuple[Any, ...] | None = after) -> list[int]:
+            def baseline(
+                case: Case = case, after: tuple[Any, ...] | None = after, user: Any = user
+            ) -> list[int]:
                 return [r[0] for r in baseline_page(raw, user, case, after)]
 
             compare_ids(f"W1 {case.name} as {who} on {db}", ours(), baseline())

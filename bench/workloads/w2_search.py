@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from voronka.core.text import digits, fold, normalize_phone
-from voronka.customers.selectors import contact_search
-
 from bench.dataset import DatasetInfo
 from bench.workloads.common import (
     RawSQL,
@@ -26,6 +23,8 @@ from bench.workloads.common import (
     time_calls,
 )
 from bench.workloads.w1_list import search_sql
+from voronka.core.text import digits, fold, normalize_phone
+from voronka.customers.selectors import contact_search
 
 TARGET = "p95 < 50 ms and ≤ 2× raw SQL"
 LIMIT = 8
@@ -92,11 +91,11 @@ def run(info: DatasetInfo, db: str, settings: Settings) -> list[Result]:
         user = fresh_user(user_id)
         for name, text in queries:
 
-            def ours(text: str = text) -> list[int]:
+            def ours(text: str = text, user: Any = user) -> list[int]:
                 user.__dict__.pop("_team_member_ids", None)
                 return [c.pk for c in contact_search(user, text)]
 
-            def baseline(text: str = text) -> list[int]:
+            def baseline(text: str = text, user: Any = user) -> list[int]:
                 return [r[0] for r in baseline_search(raw, user, text)]
 
             found = ours()

@@ -22,8 +22,6 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
-from voronka.core.text import digits, fold
-
 from bench.dataset import DatasetInfo
 from bench.workloads import http
 from bench.workloads.common import (
@@ -35,6 +33,7 @@ from bench.workloads.common import (
     percentiles,
 )
 from bench.workloads.w1_list import Case, baseline_page
+from voronka.core.text import digits, fold
 
 CREATE_TARGET = "≥ 500 creates/s"
 PATH = "/api/v1/contacts"
@@ -183,7 +182,7 @@ def run(info: DatasetInfo, db: str, settings: Settings, workdir: Path) -> list[R
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {secret}")
     results: list[Result] = []
     with http.Server(settings.port, workdir / f"server-{db}.log") as server:
-        status, body, _ms = http.request(server.port, "GET", f"{PATH}?limit=1", headers=auth)
+        status, _body, _ms = http.request(server.port, "GET", f"{PATH}?limit=1", headers=auth)
         if status == 404:
             return [Result(workload="W4", case="API", db=db, status="not available",
                            note=f"GET {PATH} answered 404: the API is not built yet")]  # fmt: skip

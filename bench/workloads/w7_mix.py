@@ -59,7 +59,7 @@ def _virtual_users(info: DatasetInfo, count: int) -> list[VirtualUser]:
 
 def run(info: DatasetInfo, db: str, settings: Settings, workdir: Path) -> list[Result]:
     vusers = _virtual_users(info, 20)
-    rng = random.Random(11)  # noqa: S311 - load mix, not security
+    rng = random.Random(11)
     results: list[Result] = []
     with http.Server(settings.port, workdir / f"server-mix-{db}.log") as server:
         probe_user = vusers[0]

@@ -12,8 +12,6 @@ import io
 import time
 from typing import Any
 
-from voronka.customers.selectors import CONTACT_SPEC, parse_list_query
-
 from bench.dataset import DatasetInfo
 from bench.workloads.common import (
     RawSQL,
@@ -24,6 +22,7 @@ from bench.workloads.common import (
     count_queries,
     fresh_user,
 )
+from voronka.customers.selectors import CONTACT_SPEC, parse_list_query
 
 TARGET = "≥ 100,000 rows/s"
 

@@ -37,6 +37,7 @@ from voronka.core.custom_fields import ENTITIES, definitions
 from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
 from voronka.core.models import Channel, CustomField, CustomFieldType, SavedView
 from voronka.core.pagination import Page
+from voronka.core.text import format_phone
 from voronka.core.timeline import timeline
 from voronka.customers import display, export, selectors, services
 from voronka.customers.display import Column
@@ -501,7 +502,7 @@ def _section_rows(
     if name == "custom":
         custom = record.custom or {}
         return [
-            {"label": cf.label, "html": display.custom_html(cf, custom.get(cf.key))}
+            {"label": cf.label, "html": display.custom_html(cf, custom.get(cf.key)), "links": None}
             for cf in fields
         ]
     for field in k.sections[name]:
@@ -518,7 +519,7 @@ def _section_rows(
                     else it.address
                 )
                 links.append((shown, it.get_kind_display()))
-            rows.append({"label": label, "items": links})
+            rows.append({"label": label, "links": links})
             continue
         label = INPUTS[field][0]
         value: Any = getattr(record, field, None)
@@ -549,7 +550,7 @@ def _section_rows(
             value = display.email_link(value)
         elif field == "website" and value:
             value = display.url_link(value)
-        rows.append({"label": label, "html": _value(value)})
+        rows.append({"label": label, "html": _value(value), "links": None})
     return rows
 
 
@@ -594,9 +595,32 @@ def _history_value(field: str, value: Any, names: dict[str, dict[int, str]]) -> 
         return names["companies"].get(value, "#" + str(value))
     if isinstance(value, bool):
         return display.yes_no(value)
+    if field == "birthday":
+        return display.date_text(value)
+    if field in ("phones", "phone"):
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(format_phone(str(p)) for p in items)
     if isinstance(value, list):
         return ", ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
     return str(value)
+
+
+def _custom_history(cf: CustomField | None, value: Any) -> str:
+    if value in (None, "", []):
+        return "—"
+    if cf is None:
+        return str(value)
+    if cf.type == CustomFieldType.MONEY:
+        return display.number(value, 2)
+    if cf.type == CustomFieldType.NUMBER:
+        return display.number(value)
+    if cf.type == CustomFieldType.DATE:
+        return display.date_text(value)
+    if cf.type == CustomFieldType.DATETIME:
+        return display.datetime_text(value)
+    if cf.type == CustomFieldType.PHONE:
+        return format_phone(str(value))
+    return str(display.custom_text(cf, value))
 
 
 def _change_rows(
@@ -605,7 +629,7 @@ def _change_rows(
     """An audit entry's changes as (field label, from, to) rows."""
     labels: dict[str, Any] = {n: v[0] for n, v in INPUTS.items()}
     labels.update({n: v[0] for n, v in ROWS.items()})
-    cf_labels = {cf.key: cf.label for cf in fields}
+    by_key = {cf.key: cf for cf in fields}
     out: list[tuple[Any, str, str]] = []
     for field, change in changes.items():
         if isinstance(change, dict) and ("added" in change or "removed" in change):
@@ -632,9 +656,9 @@ def _change_rows(
                 if old.get(key) != new.get(key):
                     out.append(
                         (
-                            cf_labels.get(key, key),
-                            _history_value(key, old.get(key), names),
-                            _history_value(key, new.get(key), names),
+                            by_key[key].label if key in by_key else key,
+                            _custom_history(by_key.get(key), old.get(key)),
+                            _custom_history(by_key.get(key), new.get(key)),
                         )
                     )
             continue

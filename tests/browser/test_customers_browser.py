@@ -1,0 +1,110 @@
+"""The customer base in a real browser: create a contact with a phone typed the Russian way,
+find it with search-as-you-type, open its card and edit a field in place.
+
+Runs Chromium through Playwright against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.browser,
+    # live_server needs committed data; serialized_rollback restores the built-in roles after.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
+
+
+@pytest.fixture
+def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        browser.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"browser-{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str, login: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username or e-mail").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_create_find_open_and_edit_a_contact(
+    page: Any, live_server: Any, alice: Any, charlie: Any, make_contact: Any, password: str
+) -> None:
+    from playwright.sync_api import expect
+
+    from voronka.customers.models import Contact
+
+    make_contact(alice, last_name="Другой", first_name="Контакт")
+    make_contact(charlie, last_name="Чужой", first_name="Контакт")
+    base = live_server.url
+    sign_in(page, base, "alice", password)
+
+    page.goto(f"{base}/customers/contacts/new/")
+    page.get_by_label("Last name").fill("Браузеров")
+    page.get_by_label("First name").fill("Пётр")
+    page.locator("#id_phones_0_value").fill("8 (916) 123-45-67")
+    page.get_by_role("button", name="Add another (E-mails)").click()
+    page.locator("#id_emails_1_value").fill("petr@example.com")
+    _shot(page, "new")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(f"{base}/customers/contacts/*/")
+    phone = page.get_by_role("link", name="+7 916 123-45-67")
+    expect(phone).to_have_attribute("href", "tel:+79161234567")
+    expect(page.get_by_role("link", name="petr@example.com")).to_be_visible()
+    contact = Contact.objects.get(last_name="Браузеров")
+    assert [p.phone for p in contact.phones.all()] == ["+79161234567"]
+
+    page.goto(f"{base}/customers/contacts/")
+    rows = page.locator("#list-results tbody tr")
+    expect(rows).to_have_count(2)  # alice's two, never charlie's
+    expect(page.locator("#list-results")).not_to_contain_text("Чужой")
+    page.get_by_label("Search", exact=True).press_sequentially("916 123 45", delay=30)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Браузеров Пётр")
+    assert "q=" in page.url  # the search is in the address, so it can be shared or reloaded
+    _shot(page, "search")
+
+    rows.first.get_by_role("link", name="Браузеров Пётр").click()
+    page.wait_for_url(f"{base}/customers/contacts/{contact.pk}/")
+    main = page.locator("#section-main")
+    main.get_by_role("link", name="Edit").click()
+    position = main.get_by_label("Position")
+    expect(position).to_be_visible()
+    position.fill("Chief technology officer")
+    position.press("Enter")
+    expect(main).to_contain_text("Chief technology officer")
+    expect(main.get_by_label("Position")).to_have_count(0)
+    # The history below updates by itself and says who changed what.
+    expect(page.locator("#timeline")).to_contain_text("Chief technology officer")
+    _shot(page, "edited")
+    contact.refresh_from_db()
+    assert contact.position == "Chief technology officer"
+
+    # A bad value stays in the form with the error next to it; nothing is written.
+    page.locator("#section-channels").get_by_role("link", name="Edit").click()
+    page.locator("#id_phones_0_value").fill("12")
+    page.locator("#section-channels").get_by_role("button", name="Save").click()
+    expect(page.locator("#id_phones_0_error")).to_contain_text("not a valid phone number")
+    assert [p.phone for p in contact.phones.all()] == ["+79161234567"]
