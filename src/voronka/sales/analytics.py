@@ -4,6 +4,7 @@ dashboard counts only what the rep may see; amounts are converted to the base cu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -195,7 +196,7 @@ def dashboard(user: Any, flt: DashboardFilter) -> Dashboard:
         .annotate(total=Sum(base_amount()), weighted=Sum(weighted))
         .order_by("month")
     ]
-    acts = Activity.objects.visible_to(user)
+    acts: QuerySet[Activity] = Activity.objects.visible_to(user)
     if flt.team_id:
         acts = acts.filter(owner__team_id=flt.team_id)
     if flt.owner_id:
@@ -210,7 +211,7 @@ def dashboard(user: Any, flt: DashboardFilter) -> Dashboard:
     return result
 
 
-def _person(row: dict[str, Any]) -> str:
+def _person(row: Mapping[str, Any]) -> str:
     name = " ".join(p for p in (row.get("owner__first_name"), row.get("owner__last_name")) if p)
     return name or row.get("owner__username") or "—"
 
