@@ -585,3 +585,16 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.paid_on}"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret iCalendar URL; rotating the token cuts off old subscriptions."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"feed of {self.user_id}"

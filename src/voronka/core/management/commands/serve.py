@@ -125,19 +125,20 @@ class Command(BaseCommand):
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         display_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
         url = f"http://{display_host}:{port}/"
-        if options["init"]:
-            self._init(url)
-        supervisor = None if options["no_worker"] else WorkerSupervisor(self.stdout)
-        self._banner(url, supervisor is not None)
 
         def stop(signum: int, frame: Any) -> None:
             # waitress re-raises KeyboardInterrupt from its loop (other errors it would log and
-            # swallow) and returns from run().
+            # swallow) and returns from run(); during --init it rolls the transaction back.
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        supervisor = None
         try:
+            if options["init"]:
+                self._init(url)
+            supervisor = None if options["no_worker"] else WorkerSupervisor(self.stdout)
+            self._banner(url, supervisor is not None)
             if supervisor is not None:
                 supervisor.start()
             server.run()
