@@ -83,7 +83,9 @@ def test_delete_needs_the_delete_right(
     assert Contact.objects.filter(pk=contact.pk).exists()
 
 
-def test_delete_removes_the_contact(api: Any, alice: Any, make_contact: Any, can_delete: None) -> None:
+def test_delete_removes_the_contact(
+    api: Any, alice: Any, make_contact: Any, can_delete: None
+) -> None:
     contact = make_contact(alice)
     response = api(alice).delete(f"{URL}/{contact.pk}")
     assert response.status_code == 204
@@ -120,7 +122,9 @@ def test_team_scope_lets_bob_see_and_edit_alices_but_never_charlie(
     path = f"{URL}/{contact.pk}"
     assert bob_client.get(path).json()["last_name"] == "Алисина"
     assert [c["id"] for c in bob_client.get(URL).json()["items"]] == [contact.pk]
-    assert bob_client.get("/api/v1/search", q="89161234567").json()["contacts"][0]["id"] == contact.pk
+    assert (
+        bob_client.get("/api/v1/search", q="89161234567").json()["contacts"][0]["id"] == contact.pk
+    )
     assert bob_client.patch(path, {"position": "by bob"}).status_code == 200
     assert charlie_client.get(path).status_code == 404
     assert charlie_client.patch(path, {"position": "by charlie"}).status_code == 404

@@ -124,7 +124,9 @@ def test_a_new_custom_field_is_usable_on_contacts_at_once(api: Any, admin: Any, 
     api(admin).post("/api/v1/custom-fields", {**FIELD, "required": True})
     client = api(alice)
     missing = client.post("/api/v1/contacts", {"last_name": "X"})
-    assert missing.json()["errors"] == [{"field": "custom.region", "message": "this field is required"}]
+    assert missing.json()["errors"] == [
+        {"field": "custom.region", "message": "this field is required"}
+    ]
     ok = client.post("/api/v1/contacts", {"last_name": "X", "custom": {"region": "SPb"}})
     assert ok.json()["custom"] == {"region": "SPb"}
 

@@ -108,3 +108,44 @@ def test_create_find_open_and_edit_a_contact(
     page.locator("#section-channels").get_by_role("button", name="Save").click()
     expect(page.locator("#id_phones_0_error")).to_contain_text("not a valid phone number")
     assert [p.phone for p in contact.phones.all()] == ["+79161234567"]
+
+
+def test_list_pages_bulk_and_saved_view(
+    page: Any, live_server: Any, alice: Any, bob: Any, make_contact: Any, password: str
+) -> None:
+    from playwright.sync_api import expect
+
+    for name in ("Антонов", "Борисов", "Васильев"):
+        make_contact(alice, last_name=name)
+    base = live_server.url
+    sign_in(page, base, "alice", password)
+    page.goto(f"{base}/customers/contacts/?limit=2")
+    rows = page.locator("#list-results tbody tr:not(#more-row)")
+    expect(rows).to_have_count(2)
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(3)  # appended in place, the page did not reload
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    assert "cursor=" not in page.url
+
+    # Bulk: select two rows, add a tag.
+    page.get_by_label("Select Антонов Иван").check()
+    page.get_by_label("Select Борисов Иван").check()
+    page.get_by_label("Action on selected rows").select_option("tag_add")
+    expect(page.get_by_label("New owner")).to_be_hidden()
+    page.get_by_label("Tag to add or remove").fill("выставка")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator(".alert-success")).to_contain_text("2")
+    _shot(page, "bulk")
+
+    # Save the tag filter as a personal view and apply it from the menu.
+    page.goto(f"{base}/customers/contacts/?tag=выставка")
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Views").click()
+    page.get_by_label("Save the current view as").fill("Выставка")
+    page.get_by_role("button", name="Save view").click()
+    expect(page.get_by_role("button", name="Views: Выставка")).to_be_visible()
+    page.goto(f"{base}/customers/contacts/")
+    expect(rows).to_have_count(3)
+    page.get_by_role("button", name="Views").click()
+    page.get_by_role("link", name="Выставка").click()
+    expect(rows).to_have_count(2)

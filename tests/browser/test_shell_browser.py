@@ -103,7 +103,7 @@ def test_switch_language_before_and_after_sign_in(
 
     page.locator("#user-menu-button").click()
     page.get_by_role("button", name="Русский").click()
-    page.get_by_role("link", name="Контакты").wait_for()
+    page.get_by_role("link", name="Контакты", exact=True).wait_for()
     assert page.locator("html").get_attribute("lang") == "ru"
     alice.refresh_from_db()
     assert alice.language == "ru"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
@@ -35,11 +36,20 @@ from voronka.core.schemas import ERRORS
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
+def _speak_their_language(request: HttpRequest, user: User | None) -> User | None:
+    """Error messages in the user's language; the language middleware ran before we knew who
+    sent a bearer key."""
+    if user is not None and user.language:
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
+    return user
+
+
 class BearerKeyAuth(HttpBearer):
     """``Authorization: Bearer vk_…``: a key made on the profile page; revoked keys fail."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return apikey_authenticate(token)
+        return _speak_their_language(request, apikey_authenticate(token))
 
 
 class SessionCsrfAuth(APIKeyCookie):
@@ -57,6 +67,7 @@ class SessionCsrfAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
+        _speak_their_language(request, user)
         if request.method not in SAFE_METHODS and check_csrf(request):
             raise HttpError(403, _("CSRF check failed: send the X-CSRFToken header"))
         return user

@@ -21,6 +21,39 @@ from django.utils import timezone
 
 from voronka.accounts.models import RoleCode, Team, User
 from voronka.core.custom_fields import clean_custom
+from voronka.core.demo_data import (
+    CHANNELS,
+    DEMO_TEAMS,
+    DEMO_USERS,
+    EN_FEMALE,
+    EN_HEADS,
+    EN_MALE,
+    EN_POSITIONS,
+    EN_SURNAMES,
+    EN_TAILS,
+    FOREIGN,
+    INDUSTRIES,
+    RU_ADJECTIVES,
+    RU_BRAND_HEADS,
+    RU_BRAND_TAILS,
+    RU_FEMALE,
+    RU_FORMS,
+    RU_MALE,
+    RU_NOUNS,
+    RU_PATRONYMICS,
+    RU_PLACES,
+    RU_POSITIONS,
+    RU_SURNAMES,
+    SEGMENTS,
+    SOURCES,
+    STREETS_EN,
+    STREETS_RU,
+    TAGS,
+    female_surname,
+    fill,
+    inn_checked,
+    translit,
+)
 from voronka.core.errors import Collector
 from voronka.core.events import json_safe
 from voronka.core.models import AuditAction, AuditEntry, Channel, CustomField, CustomFieldType
@@ -44,188 +77,11 @@ from voronka.customers.services import (
     contact_search_text,
     tags_get_or_create,
 )
-from voronka.customers.validation import inn_is_valid
 
 # The contact every demo database has, so "8 (916) 123-45-67" in the search box finds someone.
 KNOWN_PHONE = "+79161234567"
 KNOWN_COMPANY = "Северные технологии"
 CHUNK = 2000
-
-# --- people ----------------------------------------------------------------------------------
-
-RU_MALE = ["Александр", "Алексей", "Андрей", "Артём", "Борис", "Вадим", "Виктор", "Владимир",
-           "Дмитрий", "Евгений", "Игорь", "Илья", "Кирилл", "Максим", "Михаил", "Никита",
-           "Николай", "Олег", "Павел", "Роман", "Сергей", "Станислав", "Тимур", "Юрий"]  # fmt: skip
-RU_FEMALE = ["Алина", "Анастасия", "Анна", "Валерия", "Вера", "Дарья", "Екатерина", "Елена",
-             "Жанна", "Ирина", "Ксения", "Лариса", "Людмила", "Марина", "Мария", "Наталья",
-             "Ольга", "Полина", "Светлана", "Татьяна", "Юлия", "Яна"]  # fmt: skip
-# Father's name → (male patronymic, female patronymic)
-RU_PATRONYMICS = [("Александрович", "Александровна"), ("Алексеевич", "Алексеевна"),
-                  ("Андреевич", "Андреевна"), ("Борисович", "Борисовна"),
-                  ("Викторович", "Викторовна"), ("Владимирович", "Владимировна"),
-                  ("Дмитриевич", "Дмитриевна"), ("Евгеньевич", "Евгеньевна"),
-                  ("Иванович", "Ивановна"), ("Игоревич", "Игоревна"),
-                  ("Михайлович", "Михайловна"), ("Николаевич", "Николаевна"),
-                  ("Олегович", "Олеговна"), ("Петрович", "Петровна"),
-                  ("Сергеевич", "Сергеевна"), ("Юрьевич", "Юрьевна")]  # fmt: skip
-# Male forms; the female form is derived by :func:`female_surname`.
-RU_SURNAMES = ["Иванов", "Петров", "Сидоров", "Смирнов", "Кузнецов", "Попов", "Васильев",
-               "Соколов", "Михайлов", "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев",
-               "Лебедев", "Семёнов", "Егоров", "Павлов", "Козлов", "Степанов", "Николаев",
-               "Орлов", "Андреев", "Макаров", "Никитин", "Захаров", "Зайцев", "Соловьёв",
-               "Борисов", "Яковлев", "Григорьев", "Романов", "Воробьёв", "Сергеев", "Фомин",
-               "Калинин", "Белов", "Медведев", "Ершов", "Тарасов", "Белоусов", "Ильин",
-               "Гусев", "Титов", "Кузьмин", "Кудрявцев", "Баранов", "Куликов", "Крылов",
-               "Островский", "Ковальский", "Залесский", "Вишневский", "Толстой", "Шевченко",
-               "Ткаченко", "Бондаренко", "Черных", "Седых", "Долгих"]  # fmt: skip
-EN_MALE = ["James", "John", "Robert", "Michael", "William", "David", "Richard", "Thomas",
-           "Daniel", "Matthew", "Andrew", "Peter", "Oliver", "George", "Henry", "Samuel"]  # fmt: skip
-EN_FEMALE = ["Mary", "Jennifer", "Linda", "Elizabeth", "Sarah", "Jessica", "Emily", "Emma",
-             "Olivia", "Sophie", "Charlotte", "Hannah", "Laura", "Rachel", "Amelia", "Grace"]  # fmt: skip
-EN_SURNAMES = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
-               "Taylor", "Anderson", "Thomas", "Moore", "Martin", "Clark", "Walker", "Wright",
-               "Hughes", "Evans", "Roberts", "Turner", "Cooper", "Parker", "Harris", "Baker",
-               "Fischer", "Weber", "Schneider", "Müller"]  # fmt: skip
-
-RU_POSITIONS = ["Генеральный директор", "Коммерческий директор", "Финансовый директор",
-                "Главный бухгалтер", "Руководитель отдела закупок", "Менеджер по закупкам",
-                "Менеджер по продажам", "Руководитель отдела продаж", "Офис-менеджер",
-                "Технический директор", "Директор по маркетингу", "Юрист",
-                "Специалист по логистике", "Руководитель проектов", "Инженер"]  # fmt: skip
-EN_POSITIONS = ["CEO", "Managing Director", "CFO", "Head of Procurement", "Purchasing Manager",
-                "Sales Director", "Operations Manager", "CTO", "Marketing Manager",
-                "Office Manager", "Project Manager", "Logistics Coordinator"]  # fmt: skip
-SOURCES = ["Сайт", "Рекомендация", "Выставка", "Холодный звонок", "Входящий звонок",
-           "Реклама в поиске", "Партнёр", "Рассылка"]  # fmt: skip
-TAGS = ["VIP", "Партнёр", "Дилер", "Тендер", "Новый клиент", "Постоянный клиент",
-        "Выставка 2025", "Нужен звонок"]  # fmt: skip
-
-# --- companies -------------------------------------------------------------------------------
-
-RU_ADJECTIVES = ["Северные", "Южные", "Уральские", "Сибирские", "Волжские", "Балтийские",
-                 "Новые", "Цифровые", "Первые", "Городские", "Промышленные", "Инженерные",
-                 "Торговые", "Региональные", "Умные", "Открытые"]  # fmt: skip
-RU_NOUNS = ["технологии", "системы", "решения", "сети", "ресурсы", "машины", "материалы",
-            "продукты", "коммуникации", "инвестиции", "перевозки", "мастерские"]  # fmt: skip
-RU_BRAND_HEADS = ["Альфа", "Техно", "Строй", "Агро", "Мед", "Энерго", "Транс", "Гео", "Нева",
-                  "Волга", "Урал", "Прома", "Инфо", "Эко", "Сибирь", "Кедр"]  # fmt: skip
-RU_BRAND_TAILS = ["Лайн", "Сервис", "Групп", "Инвест", "Трейд", "Логистик", "Софт", "Маркет",
-                  "Снаб", "Пром", "Тех", "Холдинг"]  # fmt: skip
-RU_FORMS = ["ООО", "ООО", "ООО", "ООО", "АО", "ПАО"]
-EN_HEADS = ["Acme", "Northwind", "Blue Harbor", "Greenfield", "Summit", "Redwood", "Silverline",
-            "Oakridge", "Brightstar", "Crescent", "Ironbridge", "Westgate", "Evergreen",
-            "Pioneer", "Atlas", "Keystone"]  # fmt: skip
-EN_TAILS = ["Logistics", "Systems", "Trading", "Foods", "Analytics", "Engineering", "Supplies",
-            "Holdings", "Software", "Consulting", "Industries", "Networks"]  # fmt: skip
-INDUSTRIES = ["Информационные технологии", "Розничная торговля", "Оптовая торговля",
-              "Производство", "Строительство", "Логистика", "Финансы", "Медицина",
-              "Образование", "Сельское хозяйство", "Энергетика", "Телекоммуникации",
-              "Недвижимость", "Общественное питание", "Консалтинг"]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Place:
-    region: str
-    city: str
-    inn_prefixes: tuple[str, ...]
-    area_code: str  # landline prefix after +7
-    weight: int
-
-
-RU_PLACES = [
-    Place("Москва", "г. Москва", ("7701", "7704", "7705", "7707", "7714", "7728", "7743"),
-          "495", 30),
-    Place("Санкт-Петербург", "г. Санкт-Петербург", ("7801", "7802", "7810", "7813"), "812", 15),
-    Place("Московская область", "г. Химки", ("5047", "5029", "5032"), "498", 8),
-    Place("Свердловская область", "г. Екатеринбург", ("6658", "6670", "6671"), "343", 6),
-    Place("Новосибирская область", "г. Новосибирск", ("5402", "5406", "5410"), "383", 6),
-    Place("Республика Татарстан", "г. Казань", ("1655", "1656", "1660"), "843", 6),
-    Place("Нижегородская область", "г. Нижний Новгород", ("5260", "5262"), "831", 5),
-    Place("Краснодарский край", "г. Краснодар", ("2308", "2309", "2310"), "861", 5),
-    Place("Самарская область", "г. Самара", ("6315", "6316", "6317"), "846", 4),
-    Place("Ростовская область", "г. Ростов-на-Дону", ("6161", "6163", "6164"), "863", 4),
-    Place("Пермский край", "г. Пермь", ("5902", "5903", "5904"), "342", 3),
-    Place("Приморский край", "г. Владивосток", ("2536", "2537", "2540"), "423", 3),
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Foreign:
-    region: str
-    city: str
-    tax_prefix: str
-    phone_format: str  # "#" is a random digit
-    domain: str
-    street_format: str
-
-
-FOREIGN = [
-    Foreign("Великобритания", "London", "GB", "+44 20 7946 0###", "co.uk",
-            "{n} {street} Street, London EC{d}A {d}BB"),
-    Foreign("Германия", "Berlin", "DE", "+49 30 ########", "de",
-            "{street}straße {n}, 10{d}{d}{d} Berlin"),
-    Foreign("США", "New York", "US", "+1 212 55# ####", "com",
-            "{n} {street} Avenue, New York, NY 100{d}{d}"),
-    Foreign("Казахстан", "Алматы", "KZ", "+7 727 2## ## ##", "kz",
-            "г. Алматы, пр. Абая, д. {n}"),
-]  # fmt: skip
-STREETS_RU = ["Тверская", "Ленина", "Мира", "Садовая", "Гагарина", "Советская", "Пушкина",
-              "Профсоюзная", "Лесная", "Заводская", "Набережная", "Октябрьская"]  # fmt: skip
-STREETS_EN = ["King", "Queen", "Park", "Market", "Church", "Mill", "Bridge", "Harbour"]
-
-SEGMENTS = ["Малый бизнес", "Средний бизнес", "Крупный бизнес"]
-CHANNELS = ["Телефон", "E-mail", "Telegram", "WhatsApp"]
-
-# The demo team: username, first, last, role, team index (None: no team), e-mail.
-DEMO_TEAMS = ["Продажи — Москва", "Продажи — Санкт-Петербург"]
-DEMO_USERS = [
-    ("olga", "Ольга", "Смирнова", RoleCode.HEAD_OF_SALES, 0),
-    ("dmitry", "Дмитрий", "Волков", RoleCode.SALES_REP, 0),
-    ("anna", "Анна", "Кузнецова", RoleCode.SALES_REP, 0),
-    ("sergey", "Сергей", "Морозов", RoleCode.SALES_REP, 1),
-    ("ekaterina", "Екатерина", "Новикова", RoleCode.SALES_REP, 1),
-    ("maria", "Мария", "Лебедева", RoleCode.MARKETER, 1),
-]
-
-_TRANSLIT = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "ü": "ue",
-    "ö": "oe", "ä": "ae", "ß": "ss",
-}  # fmt: skip
-
-
-def translit(text: str) -> str:
-    """Latin letters for an e-mail or a domain ("Фёдоров" → "fedorov")."""
-    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
-    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-") else "-" for ch in out)
-
-
-def female_surname(male: str) -> str:
-    """The woman's form of a Russian surname: Петров → Петрова, Островский → Островская;
-    Шевченко and Черных do not change."""
-    if male.endswith(("ов", "ев", "ёв", "ин", "ын")):
-        return male + "а"
-    if male.endswith(("ский", "цкий")):
-        return male[:-2] + "ая"
-    if male.endswith("ой"):
-        return male[:-2] + "ая"
-    return male
-
-
-def inn_checked(prefix: str, rng: random.Random) -> str:
-    """A 10-digit organisation INN with the right check digit."""
-    body = prefix + "".join(str(rng.randint(0, 9)) for _ in range(9 - len(prefix)))
-    weights = [2, 4, 10, 3, 5, 9, 4, 6, 8]
-    check = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11 % 10
-    inn = body + str(check)
-    assert inn_is_valid(inn)
-    return inn
-
-
-def _fill(fmt: str, rng: random.Random) -> str:
-    return "".join(str(rng.randint(0, 9)) if ch == "#" else ch for ch in fmt)
 
 
 @dataclass
@@ -328,7 +184,7 @@ class _Generator:
             region = place_f.region
             domain = f"{stem}.{place_f.domain}"
             inn = place_f.tax_prefix + "".join(str(r.randint(0, 9)) for _ in range(9))
-            phone = self.unique_phone(lambda: _fill(place_f.phone_format, r))
+            phone = self.unique_phone(lambda: fill(place_f.phone_format, r))
             street = r.choice(STREETS_EN)
             addresses = [
                 (AddressKind.LEGAL, place_f.street_format.format(
@@ -405,7 +261,7 @@ class _Generator:
         if r.random() < 0.92:
             if foreign:
                 fmt = r.choice(["+44 7911 ######", "+49 151 ########", "+1 202 55# ####"])
-                phones.append((self.unique_phone(lambda: _fill(fmt, r)), PhoneKind.MOBILE))
+                phones.append((self.unique_phone(lambda: fill(fmt, r)), PhoneKind.MOBILE))
             else:
                 phones.append((self.unique_phone(self.mobile), PhoneKind.MOBILE))
         if company and r.random() < 0.25 and not foreign:
@@ -513,7 +369,10 @@ def generate(
         result.user_password = user_password or secrets.token_urlsafe(9)
     with transaction.atomic():
         users = _demo_users(result.user_password, result) if with_users else []
-        owner_ids: list[int | None] = [u.pk for u in users if u.role.code != RoleCode.MARKETER]
+        # Marketers own no customers; the sales team does.
+        owner_ids: list[int | None] = [
+            u.pk for u, spec in zip(users, DEMO_USERS, strict=True) if spec[3] != RoleCode.MARKETER
+        ]
         owner_ids = owner_ids or [None]
         segment = _custom_field(COMPANY_ENTITY, "segment", "Сегмент", CustomFieldType.SELECT,
                                 SEGMENTS)  # fmt: skip
@@ -547,9 +406,10 @@ def generate(
             [Company.tags.through(company_id=c.pk, tag_id=t.pk) for c, t in company_tags],
             batch_size=CHUNK,
         )
-        _audit_rows(
-            Company, company_rows, [_company_snapshot(c, company_tags) for c in company_rows]
-        )
+        tag_names: dict[int, list[str]] = {}
+        for c, t in company_tags:
+            tag_names.setdefault(c.pk, []).append(t.name)
+        _audit_rows(Company, company_rows, [_company_snapshot(c, tag_names) for c in company_rows])
         result.companies = len(company_rows)
 
         done = 0
@@ -569,8 +429,9 @@ def generate(
                 )
                 batch.append(gen.contact(company, owner_id, channel))
                 if done == 0 and i == 0 and with_known:
-                    batch[0] = _known_contact(gen, company_rows[0] if company_rows else None,
-                                              owner_ids[0], channel)  # fmt: skip
+                    known_company = company_rows[0] if company_rows else None
+                    known_owner = known_company.owner_id if known_company else owner_ids[0]
+                    batch[0] = _known_contact(gen, known_company, known_owner, channel)
             _insert_contacts(gen, batch, tags)
             done += size
         result.contacts = done
@@ -589,13 +450,13 @@ def _pick_tags(
     return pairs
 
 
-def _company_snapshot(company: Company, tag_pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+def _company_snapshot(company: Company, tag_names: dict[int, list[str]]) -> dict[str, Any]:
     return {
         "name": company.name, "legal_name": company.legal_name, "inn": company.inn,
         "industry": company.industry, "size": company.size, "website": company.website,
         "phone": company.phone, "email": company.email, "region": company.region,
         "owner_id": company.owner_id,
-        "tags": sorted(t.name for c, t in tag_pairs if c is company),
+        "tags": sorted(tag_names.get(company.pk, [])),
         "addresses": [[k, a] for k, a in company._demo_addresses],  # type: ignore[attr-defined]
         "custom": dict(company.custom),
     }  # fmt: skip
@@ -625,8 +486,8 @@ def _known_contact(
     contact.first_name, contact.middle_name, contact.last_name = "Иван", "Сергеевич", "Петров"
     contact.position = "Коммерческий директор" if company else ""
     domain = company._demo_domain if company else "yandex.ru"  # type: ignore[attr-defined]
-    emails = [(gen.unique_email("ivan.petrov", domain), EmailKind.WORK)]
-    phones = [(normalize_phone("8 (916) 123-45-67"), PhoneKind.MOBILE)]
+    emails = [(gen.unique_email("ivan.petrov", domain), EmailKind.WORK.value)]
+    phones = [(normalize_phone("8 (916) 123-45-67"), PhoneKind.MOBILE.value)]
     contact.search_text = contact_search_text(
         contact, [e for e, _k in emails], [p for p, _k in phones]
     )

@@ -121,7 +121,7 @@ class Column:
     """A list column: what it is called, how a cell looks, and the sort it maps to."""
 
     key: str
-    label: str
+    label: Any  # a lazy translation or a custom field's label
     render: Callable[[Any], SafeString]
     sort: str = ""
     hide_sm: bool = False

@@ -157,7 +157,7 @@ class FormState:
     def unplaced_errors(self, names: Iterable[str]) -> list[str]:
         """Errors whose field has no input on this form (shown above the form)."""
         shown = set(names)
-        out = []
+        out: list[str] = []
         for name, messages in self.errors.items():
             base = name.split("[")[0].split(".")[0]
             if name in shown or base in shown or name.startswith("custom."):
@@ -278,13 +278,13 @@ def data_from_post(
         elif INPUTS[name][1] == "checkbox":
             data[name] = state.values[name] = post.get(name) in ("on", "true", "1")
         elif name == "tags":
-            raw = post.get(name) or ""
-            data[name] = [t.strip() for t in raw.split(",") if t.strip()]
-            state.values[name] = raw
+            typed = str(post.get(name) or "")
+            data[name] = [t.strip() for t in typed.split(",") if t.strip()]
+            state.values[name] = typed
         else:
-            raw = (post.get(name) or "").strip()
-            state.values[name] = raw
-            data[name] = None if raw == "" and name.endswith("_id") else raw
+            typed = str(post.get(name) or "").strip()
+            state.values[name] = typed
+            data[name] = None if typed == "" and name.endswith("_id") else typed
     return data, state
 
 

@@ -178,7 +178,7 @@ def _multi_select_has(model: type[Contact] | type[Company], key: str, option: st
     if connection.vendor == "postgresql":
         return Q(**{f"custom__{key}__contains": [option]})
     table = model._meta.db_table
-    sql = f"SELECT t.id FROM {table} t, json_each(t.custom, %s) j WHERE j.value = %s"  # noqa: S608
+    sql = f"SELECT t.id FROM {table} t, json_each(t.custom, %s) j WHERE j.value = %s"
     return Q(id__in=RawSQL(sql, [f'$."{key}"', option]))
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from voronka.customers import views
+from voronka.customers import views, views_cards, views_fields
 
 app_name = "customers"
 
@@ -11,7 +11,7 @@ def _record_urls(kind: str, plural: str, list_name: str) -> list:
     k = {"kind": kind}
     return [
         path(f"{plural}/", views.record_list, k, name=list_name),
-        path(f"{plural}/new/", views.record_new, k, name=f"{kind}_new"),
+        path(f"{plural}/new/", views_cards.record_new, k, name=f"{kind}_new"),
         path(f"{plural}/bulk/", views.record_bulk, k, name=f"{kind}_bulk"),
         path(f"{plural}/export/", views.record_export, k, name=f"{kind}_export"),
         path(f"{plural}/views/", views.saved_view_create, k, name=f"{kind}_view_create"),
@@ -21,23 +21,25 @@ def _record_urls(kind: str, plural: str, list_name: str) -> list:
             k,
             name=f"{kind}_view_delete",
         ),
-        path(f"{plural}/<int:pk>/", views.record_card, k, name=kind),
+        path(f"{plural}/<int:pk>/", views_cards.record_card, k, name=kind),
         path(
             f"{plural}/<int:pk>/section/<slug:section>/",
-            views.record_section,
+            views_cards.record_section,
             k,
             name=f"{kind}_section",
         ),
-        path(f"{plural}/<int:pk>/timeline/", views.record_timeline, k, name=f"{kind}_timeline"),
-        path(f"{plural}/<int:pk>/notes/", views.record_note, k, name=f"{kind}_note"),
-        path(f"{plural}/<int:pk>/delete/", views.record_delete, k, name=f"{kind}_delete"),
+        path(
+            f"{plural}/<int:pk>/timeline/", views_cards.record_timeline, k, name=f"{kind}_timeline"
+        ),
+        path(f"{plural}/<int:pk>/notes/", views_cards.record_note, k, name=f"{kind}_note"),
+        path(f"{plural}/<int:pk>/delete/", views_cards.record_delete, k, name=f"{kind}_delete"),
     ]
 
 
 urlpatterns = [
     *_record_urls("contact", "contacts", "contacts"),
     *_record_urls("company", "companies", "companies"),
-    path("fields/", views.custom_fields, name="custom_fields"),
-    path("fields/<int:pk>/", views.custom_field_edit, name="custom_field_edit"),
-    path("fields/<int:pk>/delete/", views.custom_field_delete, name="custom_field_delete"),
+    path("fields/", views_fields.custom_fields, name="custom_fields"),
+    path("fields/<int:pk>/", views_fields.custom_field_edit, name="custom_field_edit"),
+    path("fields/<int:pk>/delete/", views_fields.custom_field_delete, name="custom_field_delete"),
 ]

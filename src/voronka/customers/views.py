@@ -25,36 +25,33 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import linebreaks
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from voronka.accounts.models import User
 from voronka.accounts.selectors import teams, users_active
 from voronka.core import services as core_services
-from voronka.core.custom_fields import ENTITIES, definitions
+from voronka.core.custom_fields import definitions
 from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
 from voronka.core.models import Channel, CustomField, CustomFieldType, SavedView
 from voronka.core.pagination import Page
-from voronka.core.text import format_phone
-from voronka.core.timeline import timeline
 from voronka.customers import display, export, selectors, services
 from voronka.customers.display import Column
 from voronka.customers.forms import (
     COMPANY_SECTIONS,
     CONTACT_SECTIONS,
-    INPUTS,
-    ROWS,
-    SECTION_TITLES,
     FieldView,
-    FormState,
-    build_inputs,
-    data_from_post,
-    initial_values,
     map_errors,
 )
 from voronka.customers.models import CompanySize
+
+
+class AuthedRequest(HttpRequest):
+    """A request behind ``login_required``: its user is a signed-in User."""
+
+    user: User  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ class Kind:
     new_title: Any
     name_sort: str
     get: Callable[..., Any]
-    list: Callable[..., Page[Any]]
+    list_page: Callable[..., Page[Any]]
     create: Callable[..., Any]
     update: Callable[..., Any]
     delete: Callable[..., None]
@@ -94,7 +91,7 @@ KINDS = {
         new_title=gettext_lazy("New contact"),
         name_sort="last_name",
         get=selectors.get_contact_for_user,
-        list=selectors.contact_list,
+        list_page=selectors.contact_list,
         create=services.contact_create,
         update=lambda **kw: services.contact_update(
             actor=kw["actor"], contact=kw["record"], changes=kw["changes"], channel=Channel.UI
@@ -119,7 +116,7 @@ KINDS = {
         new_title=gettext_lazy("New company"),
         name_sort="name",
         get=selectors.get_company_for_user,
-        list=selectors.company_list,
+        list_page=selectors.company_list,
         create=services.company_create,
         update=lambda **kw: services.company_update(
             actor=kw["actor"], company=kw["record"], changes=kw["changes"], channel=Channel.UI
@@ -136,17 +133,17 @@ KINDS = {
 }
 
 
-def _kind(kind: str) -> Kind:
+def kind_of(kind: str) -> Kind:
     return KINDS[kind]
 
 
-def _is_htmx(request: HttpRequest) -> bool:
+def is_htmx(request: AuthedRequest) -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
     )
 
 
-def _load(k: Kind, request: HttpRequest, pk: int, *, write: bool = False) -> Any:
+def load_record(k: Kind, request: AuthedRequest, pk: int, *, write: bool = False) -> Any:
     """The record if this user may see it (404 otherwise) and, with ``write``, change it."""
     try:
         return k.get(request.user, pk, write=write)
@@ -156,7 +153,7 @@ def _load(k: Kind, request: HttpRequest, pk: int, *, write: bool = False) -> Any
         raise PermissionDenied(str(exc)) from exc
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def _safe_next(request: AuthedRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
         return target
@@ -174,7 +171,7 @@ def _qs(params: QueryDict, drop: tuple[str, ...] = (), **set_: str) -> str:
     return q.urlencode()
 
 
-def _urls(k: Kind) -> dict[str, str]:
+def kind_urls(k: Kind) -> dict[str, str]:
     return {
         "list": reverse(k.list_url),
         "new": reverse(f"customers:{k.key}_new"),
@@ -184,7 +181,7 @@ def _urls(k: Kind) -> dict[str, str]:
     }
 
 
-def _choices(k: Kind, user: Any, record: Any = None) -> dict[str, list[tuple[str, Any]]]:
+def input_choices(k: Kind, user: Any, record: Any = None) -> dict[str, list[tuple[str, Any]]]:
     owners = [("", "—")] + [
         (str(u.pk), str(u)) for u in users_active().order_by("last_name", "first_name", "id")
     ]
@@ -285,8 +282,8 @@ def _saved_views(k: Kind, user: Any) -> list[SavedView]:
 
 
 @login_required
-def record_list(request: HttpRequest, kind: str) -> HttpResponse:
-    k = _kind(kind)
+def record_list(request: AuthedRequest, kind: str) -> HttpResponse:
+    k = kind_of(kind)
     user = request.user
     fields = definitions(k.entity)
     all_columns = k.columns(fields)
@@ -294,7 +291,7 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     try:
         query = selectors.parse_list_query(k.spec, request.GET, user)
-        page = k.list(user, query)
+        page = k.list_page(user, query)
         sort = query.sort_param
     except ServiceValidationError as exc:
         errors = map_errors(exc, {})
@@ -303,7 +300,9 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
     next_url = ""
     if page.next_cursor:
         next_url = "?" + _qs(request.GET, cursor=page.next_cursor)
-    headers = [{"label": _("Name"), "key": "name", "sort": k.name_sort, "hide_sm": False}]
+    headers: list[dict[str, Any]] = [
+        {"label": _("Name"), "key": "name", "sort": k.name_sort, "hide_sm": False}
+    ]
     headers += [
         {"label": c.label, "key": c.key, "sort": c.sort, "hide_sm": c.hide_sm} for c in columns
     ]
@@ -327,15 +326,15 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
         "filtered": bool(active_filters or request.GET.get("q")),
         "list_path": reverse(k.list_url),
         "here": request.get_full_path(),
-        "urls": _urls(k),
+        "urls": kind_urls(k),
         "owners": [
             (str(u.pk), str(u)) for u in users_active().order_by("last_name", "first_name", "id")
         ],
     }
     target = request.headers.get("HX-Target", "")
-    if _is_htmx(request) and target == "more-row":
+    if is_htmx(request) and target == "more-row":
         return render(request, "customers/_rows.html", ctx)
-    if _is_htmx(request) and target == "list-results":
+    if is_htmx(request) and target == "list-results":
         return render(request, "customers/_results.html", {**ctx, "fragment": True})
     chosen_keys = {c.key for c in columns}
     keep = QueryDict(mutable=True)
@@ -372,9 +371,9 @@ def record_list(request: HttpRequest, kind: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def record_bulk(request: HttpRequest, kind: str) -> HttpResponse:
+def record_bulk(request: AuthedRequest, kind: str) -> HttpResponse:
     """A bulk action on the selected rows; the services act only on rows the user may see."""
-    k = _kind(kind)
+    k = kind_of(kind)
     back = _safe_next(request, reverse(k.list_url))
     try:
         ids = [int(i) for i in request.POST.getlist("ids")]
@@ -411,9 +410,9 @@ def record_bulk(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @login_required
-def record_export(request: HttpRequest, kind: str) -> HttpResponseBase:
+def record_export(request: AuthedRequest, kind: str) -> HttpResponseBase:
     """Every row of the current filter as CSV or XLSX (not only the page on screen)."""
-    k = _kind(kind)
+    k = kind_of(kind)
     if not request.user.can_export:
         raise PermissionDenied(_("your role may not export"))
     params = request.GET.copy()
@@ -441,8 +440,8 @@ def record_export(request: HttpRequest, kind: str) -> HttpResponseBase:
 
 @login_required
 @require_POST
-def saved_view_create(request: HttpRequest, kind: str) -> HttpResponse:
-    k = _kind(kind)
+def saved_view_create(request: AuthedRequest, kind: str) -> HttpResponse:
+    k = kind_of(kind)
     cols = [c for c in request.POST.get("cols", "").split(",") if c]
     query = request.POST.get("query", "")
     try:
@@ -473,8 +472,8 @@ def saved_view_url(k: Kind, view: SavedView) -> str:
 
 @login_required
 @require_POST
-def saved_view_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    k = _kind(kind)
+def saved_view_delete(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
+    k = kind_of(kind)
     view = SavedView.objects.filter(pk=pk, entity=k.entity).first()
     if view is None or (view.owner_id != request.user.pk and not view.shared):
         raise Http404("no such view")
@@ -485,552 +484,3 @@ def saved_view_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("View deleted."))
     return redirect(reverse(k.list_url))
-
-
-# --- cards -----------------------------------------------------------------------------------
-
-
-def _value(value: Any) -> Any:
-    return display.EMPTY if value in (None, "", []) else value
-
-
-def _section_rows(
-    k: Kind, record: Any, name: str, user: Any, fields: list[CustomField]
-) -> list[dict[str, Any]]:
-    """What a card section shows: a label with safe HTML, or with a list of (link, kind)."""
-    rows: list[dict[str, Any]] = []
-    if name == "custom":
-        custom = record.custom or {}
-        return [
-            {"label": cf.label, "html": display.custom_html(cf, custom.get(cf.key)), "links": None}
-            for cf in fields
-        ]
-    for field in k.sections[name]:
-        if field in ROWS:
-            label = ROWS[field][0]
-            items = list(getattr(record, field).all())
-            links = []
-            for it in items:
-                shown = (
-                    display.phone_link(it.phone)
-                    if field == "phones"
-                    else display.email_link(it.email)
-                    if field == "emails"
-                    else it.address
-                )
-                links.append((shown, it.get_kind_display()))
-            rows.append({"label": label, "links": links})
-            continue
-        label = INPUTS[field][0]
-        value: Any = getattr(record, field, None)
-        if field == "owner_id":
-            value = str(record.owner) if record.owner_id and record.owner else ""
-        elif field == "company_id":
-            company = record.company if record.company_id else None
-            if company is not None:
-                visible = selectors.companies_visible_to(user).filter(pk=company.pk).exists()
-                value = (
-                    display.format_html(
-                        '<a href="{}">{}</a>', company.get_absolute_url(), company.name
-                    )
-                    if visible
-                    else company.name
-                )
-        elif field == "tags":
-            value = display.tags_html(record.tags.all())
-        elif field in ("email_consent", "sms_consent"):
-            value = display.yes_no(value)
-        elif field == "birthday" and value:
-            value = display.date_text(value)
-        elif field == "size":
-            value = record.get_size_display()
-        elif field == "phone" and value:
-            value = display.phone_link(value)
-        elif field == "email" and value:
-            value = display.email_link(value)
-        elif field == "website" and value:
-            value = display.url_link(value)
-        rows.append({"label": label, "html": _value(value), "links": None})
-    return rows
-
-
-def _section_ctx(
-    k: Kind, request: HttpRequest, record: Any, name: str, *, state: FormState | None = None
-) -> dict[str, Any]:
-    fields = definitions(k.entity)
-    ctx: dict[str, Any] = {
-        "k": k,
-        "record": record,
-        "name": name,
-        "title": SECTION_TITLES[name],
-        "url": reverse(f"customers:{k.key}_section", args=[record.pk, name]),
-        "can_write": request.user.can_write,
-    }
-    if state is None:
-        ctx["rows"] = _section_rows(k, record, name, request.user, fields)
-        ctx["editing"] = False
-    else:
-        names = k.sections[name]
-        ctx["inputs"] = build_inputs(
-            names, state, custom_fields=fields, choices=_choices(k, request.user, record)
-        )
-        ctx["form_errors"] = state.unplaced_errors(names)
-        ctx["editing"] = True
-    return ctx
-
-
-def _user_names(ids: set[Any]) -> dict[int, str]:
-    from voronka.accounts.models import User
-
-    clean = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
-    return {u.pk: str(u) for u in User.objects.filter(pk__in=clean)}
-
-
-def _history_value(field: str, value: Any, names: dict[str, dict[int, str]]) -> str:
-    if value in (None, "", []):
-        return "—"
-    if field == "owner_id":
-        return names["users"].get(value, f"#{value}")
-    if field == "company_id":
-        return names["companies"].get(value, "#" + str(value))
-    if isinstance(value, bool):
-        return display.yes_no(value)
-    if field == "birthday":
-        return display.date_text(value)
-    if field in ("phones", "phone"):
-        items = value if isinstance(value, list) else [value]
-        return ", ".join(format_phone(str(p)) for p in items)
-    if isinstance(value, list):
-        return ", ".join(" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
-    return str(value)
-
-
-def _custom_history(cf: CustomField | None, value: Any) -> str:
-    if value in (None, "", []):
-        return "—"
-    if cf is None:
-        return str(value)
-    if cf.type == CustomFieldType.MONEY:
-        return display.number(value, 2)
-    if cf.type == CustomFieldType.NUMBER:
-        return display.number(value)
-    if cf.type == CustomFieldType.DATE:
-        return display.date_text(value)
-    if cf.type == CustomFieldType.DATETIME:
-        return display.datetime_text(value)
-    if cf.type == CustomFieldType.PHONE:
-        return format_phone(str(value))
-    return str(display.custom_text(cf, value))
-
-
-def _change_rows(
-    k: Kind, changes: dict[str, Any], fields: list[CustomField], names: dict[str, dict[int, str]]
-) -> list[tuple[Any, str, str]]:
-    """An audit entry's changes as (field label, from, to) rows."""
-    labels: dict[str, Any] = {n: v[0] for n, v in INPUTS.items()}
-    labels.update({n: v[0] for n, v in ROWS.items()})
-    by_key = {cf.key: cf for cf in fields}
-    out: list[tuple[Any, str, str]] = []
-    for field, change in changes.items():
-        if isinstance(change, dict) and ("added" in change or "removed" in change):
-            added = ", ".join(change.get("added") or [])
-            removed = ", ".join(change.get("removed") or [])
-            out.append(
-                (
-                    labels.get(field, field),
-                    (removed and f"−{removed}") or "—",
-                    (added and f"+{added}") or "—",
-                )
-            )
-            continue
-        if not isinstance(change, list) or len(change) != 2:
-            continue
-        old, new = change
-        if (
-            field == "custom"
-            and isinstance(old, dict | type(None))
-            and isinstance(new, dict | type(None))
-        ):
-            old, new = old or {}, new or {}
-            for key in sorted(set(old) | set(new)):
-                if old.get(key) != new.get(key):
-                    out.append(
-                        (
-                            by_key[key].label if key in by_key else key,
-                            _custom_history(by_key.get(key), old.get(key)),
-                            _custom_history(by_key.get(key), new.get(key)),
-                        )
-                    )
-            continue
-        out.append(
-            (
-                labels.get(field, field),
-                _history_value(field, old, names),
-                _history_value(field, new, names),
-            )
-        )
-    return out
-
-
-def _timeline_ctx(k: Kind, request: HttpRequest, record: Any) -> dict[str, Any]:
-    items = timeline(record)
-    fields = definitions(k.entity)
-    user_ids: set[Any] = set()
-    company_ids: set[Any] = set()
-    for item in items:
-        for field, change in (item.extra.get("changes") or {}).items():
-            if isinstance(change, list) and len(change) == 2:
-                if field == "owner_id":
-                    user_ids.update(v for v in change if v)
-                if field == "company_id":
-                    company_ids.update(v for v in change if v)
-    names = {
-        "users": _user_names(user_ids),
-        "companies": dict(
-            selectors.companies_visible_to(request.user)
-            .filter(pk__in=[i for i in company_ids if isinstance(i, int)])
-            .values_list("pk", "name")
-        ),
-    }
-    entries = []
-    for item in items:
-        rows = []
-        if item.kind == "change" and item.extra.get("action") == "update":
-            rows = _change_rows(k, item.extra.get("changes") or {}, fields, names)
-        entries.append({"item": item, "changes": rows})
-    return {
-        "k": k,
-        "record": record,
-        "entries": entries,
-        "note_url": reverse(f"customers:{k.key}_note", args=[record.pk]),
-        "timeline_url": reverse(f"customers:{k.key}_timeline", args=[record.pk]),
-    }
-
-
-@login_required
-def record_card(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    k = _kind(kind)
-    record = _load(k, request, pk)
-    sections = [_section_ctx(k, request, record, name) for name in k.sections]
-    if not definitions(k.entity):
-        sections = [s for s in sections if s["name"] != "custom"]
-    ctx: dict[str, Any] = {
-        "k": k,
-        "record": record,
-        "sections": sections,
-        "urls": _urls(k),
-        "page_title": str(record),
-    }
-    ctx["delete_url"] = reverse(f"customers:{k.key}_delete", args=[record.pk])
-    ctx.update(_timeline_ctx(k, request, record))
-    if k.key == "company":
-        ctx["related"] = selectors.company_contacts(request.user, record)
-    return render(request, "customers/card.html", ctx)
-
-
-@login_required
-def record_section(request: HttpRequest, kind: str, pk: int, section: str) -> HttpResponse:
-    """One card section: its view (``?view=1``), its form (GET) and its save (POST)."""
-    k = _kind(kind)
-    if section not in k.sections:
-        raise Http404("no such section")
-    record = _load(k, request, pk, write=request.method == "POST" or "view" not in request.GET)
-    htmx = _is_htmx(request)
-    if request.method == "GET":
-        if "view" in request.GET:
-            return render(
-                request, "customers/_section.html", {"s": _section_ctx(k, request, record, section)}
-            )
-        state = FormState(values=initial_values(record, definitions(k.entity)))
-        s = _section_ctx(k, request, record, section, state=state)
-        template = "customers/_section.html" if htmx else "customers/section_page.html"
-        return render(request, template, {"s": s, "k": k, "record": record})
-    data, state = data_from_post(k.sections[section], request.POST, definitions(k.entity))
-    try:
-        record = k.update(actor=request.user, record=record, changes=data)
-    except ServiceValidationError as exc:
-        state.fail(exc)
-        s = _section_ctx(k, request, record, section, state=state)
-        if htmx:
-            return render(request, "customers/_section.html", {"s": s})
-        return render(
-            request, "customers/section_page.html", {"s": s, "k": k, "record": record}, status=400
-        )
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc)) from exc
-    if not htmx:
-        messages.success(request, _("Saved."))
-        return redirect(record.get_absolute_url())
-    record = _load(k, request, pk)
-    response = render(
-        request, "customers/_section.html", {"s": _section_ctx(k, request, record, section)}
-    )
-    response["HX-Trigger"] = "timeline-changed"
-    return response
-
-
-@login_required
-def record_timeline(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    k = _kind(kind)
-    record = _load(k, request, pk)
-    return render(request, "customers/_timeline.html", _timeline_ctx(k, request, record))
-
-
-@login_required
-@require_POST
-def record_note(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    k = _kind(kind)
-    record = _load(k, request, pk, write=True)
-    text = request.POST.get("body", "")
-    note_error = ""
-    try:
-        # The form is plain text: escape it and keep its line breaks; the service sanitizes.
-        core_services.note_create(
-            record=record,
-            body=linebreaks(text, autoescape=True) if text.strip() else "",
-            actor=request.user,
-            channel=Channel.UI,
-        )
-    except ServiceValidationError as exc:
-        note_error = exc.errors[0].message
-    if _is_htmx(request):
-        ctx = _timeline_ctx(k, request, record)
-        ctx.update({"note_error": note_error, "note_text": text if note_error else ""})
-        return render(request, "customers/_timeline.html", ctx)
-    if note_error:
-        messages.error(request, _("The note was not added: %(why)s") % {"why": note_error})
-    return redirect(record.get_absolute_url() + "#timeline")
-
-
-@login_required
-def record_new(request: HttpRequest, kind: str) -> HttpResponse:
-    k = _kind(kind)
-    if not request.user.can_write:
-        raise PermissionDenied(_("your role is read-only"))
-    fields = definitions(k.entity)
-    names = [n for section in k.sections.values() for n in section]
-    if request.method == "POST":
-        data, state = data_from_post(names, request.POST, fields)
-        try:
-            record = k.create(actor=request.user, data=data, channel=Channel.UI)
-        except ServiceValidationError as exc:
-            state.fail(exc)
-            status = 400
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        else:
-            messages.success(request, _("“%(name)s” created.") % {"name": str(record)})
-            return redirect(record.get_absolute_url())
-    else:
-        status = 200
-        state = FormState(values={"owner_id": str(request.user.pk)})
-        if k.key == "contact" and (company := request.GET.get("company", "")).isdigit():
-            state.values["company_id"] = company
-    groups = [
-        {
-            "title": SECTION_TITLES[name],
-            "inputs": build_inputs(
-                section, state, custom_fields=fields, choices=_choices(k, request.user)
-            ),
-        }
-        for name, section in k.sections.items()
-        if name != "custom" or fields
-    ]
-    ctx = {
-        "k": k,
-        "groups": groups,
-        "form_errors": state.unplaced_errors(names),
-        "page_title": k.new_title,
-        "has_errors": bool(state.errors),
-    }
-    return render(request, "customers/new.html", ctx, status=status)
-
-
-@login_required
-def record_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    k = _kind(kind)
-    record = _load(k, request, pk)
-    if not request.user.can_delete:
-        raise PermissionDenied(_("your role may not delete records"))
-    if request.method == "POST":
-        name = str(record)
-        try:
-            k.delete(actor=request.user, record=record)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        messages.success(request, _("“%(name)s” deleted.") % {"name": name})
-        return redirect(k.list_url)
-    return render(
-        request, "customers/delete.html", {"k": k, "record": record, "page_title": str(record)}
-    )
-
-
-# --- custom fields (administrators) ----------------------------------------------------------
-
-
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.is_admin:
-        raise Http404("not found")
-
-
-def _field_form(
-    values: dict[str, Any], errors: dict[str, list[str]], *, new: bool
-) -> list[FieldView]:
-    inputs = []
-    if new:
-        inputs += [
-            FieldView(
-                "entity",
-                _("Record type"),
-                "select",
-                values.get("entity", ""),
-                required=True,
-                options=list(ENTITIES.items()),
-                errors=errors.get("entity", []),
-            ),
-            FieldView(
-                "type",
-                _("Type"),
-                "select",
-                values.get("type", "text"),
-                required=True,
-                options=list(CustomFieldType.choices),
-                errors=errors.get("type", []),
-            ),
-        ]
-    inputs.append(
-        FieldView(
-            "label",
-            _("Label"),
-            "text",
-            values.get("label", ""),
-            required=True,
-            errors=errors.get("label", []),
-        )
-    )
-    if new:
-        inputs.append(
-            FieldView(
-                "key",
-                _("Key"),
-                "text",
-                values.get("key", ""),
-                errors=errors.get("key", []),
-                help=_(
-                    "Latin letters, digits and underscores; made from the label "
-                    "when empty. Used in the API and filters; cannot change later."
-                ),
-            )
-        )
-    inputs += [
-        FieldView(
-            "options",
-            _("Options"),
-            "textarea",
-            values.get("options", ""),
-            errors=errors.get("options", []),
-            help=_("For select and multi-select fields: one option per line."),
-        ),
-        FieldView(
-            "required",
-            _("Required"),
-            "checkbox",
-            bool(values.get("required")),
-            errors=errors.get("required", []),
-        ),
-    ]
-    return inputs
-
-
-@login_required
-def custom_fields(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
-    values: dict[str, Any] = {"entity": request.GET.get("entity", services.CONTACT_ENTITY)}
-    errors: dict[str, list[str]] = {}
-    status = 200
-    if request.method == "POST":
-        values = {n: request.POST.get(n, "") for n in ("entity", "type", "label", "key", "options")}
-        values["required"] = request.POST.get("required") == "on"
-        try:
-            field = core_services.custom_field_create(
-                entity=values["entity"],
-                label=values["label"],
-                type=values["type"],
-                key=values["key"],
-                required=values["required"],
-                options=values["options"],
-                actor=request.user,
-                channel=Channel.UI,
-            )
-        except ServiceValidationError as exc:
-            errors, status = map_errors(exc, {}), 400
-        else:
-            messages.success(request, _("Field “%(label)s” added.") % {"label": field.label})
-            return redirect("customers:custom_fields")
-    groups = [
-        {"entity": entity, "label": label, "fields": definitions(entity)}
-        for entity, label in ENTITIES.items()
-    ]
-    ctx = {
-        "groups": groups,
-        "inputs": _field_form(values, errors, new=True),
-        "page_title": _("Custom fields"),
-        "types": dict(CustomFieldType.choices),
-    }
-    return render(request, "customers/custom_fields.html", ctx, status=status)
-
-
-@login_required
-def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
-    field = CustomField.objects.filter(pk=pk).first()
-    if field is None:
-        raise Http404("no such field")
-    values: dict[str, Any] = {
-        "label": field.label,
-        "options": "\n".join(field.options),
-        "required": field.required,
-    }
-    errors: dict[str, list[str]] = {}
-    status = 200
-    if request.method == "POST":
-        values = {
-            "label": request.POST.get("label", ""),
-            "options": request.POST.get("options", ""),
-            "required": request.POST.get("required") == "on",
-        }
-        changes: dict[str, Any] = {"label": values["label"], "required": values["required"]}
-        if field.type in (CustomFieldType.SELECT, CustomFieldType.MULTI_SELECT):
-            changes["options"] = values["options"]
-        try:
-            core_services.custom_field_update(
-                field=field, changes=changes, actor=request.user, channel=Channel.UI
-            )
-        except ServiceValidationError as exc:
-            errors, status = map_errors(exc, {}), 400
-        else:
-            messages.success(request, _("Field “%(label)s” saved.") % {"label": field.label})
-            return redirect("customers:custom_fields")
-    inputs = _field_form(values, errors, new=False)
-    if field.type not in (CustomFieldType.SELECT, CustomFieldType.MULTI_SELECT):
-        inputs = [i for i in inputs if i.name != "options"]
-    ctx = {
-        "field": field,
-        "inputs": inputs,
-        "page_title": field.label,
-        "entity_label": ENTITIES.get(field.entity, field.entity),
-    }
-    return render(request, "customers/custom_field_edit.html", ctx, status=status)
-
-
-@login_required
-@require_POST
-def custom_field_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_admin(request)
-    field = CustomField.objects.filter(pk=pk).first()
-    if field is None:
-        raise Http404("no such field")
-    label = field.label
-    core_services.custom_field_delete(field=field, actor=request.user, channel=Channel.UI)
-    messages.success(request, _("Field “%(label)s” deleted.") % {"label": label})
-    return redirect("customers:custom_fields")

@@ -255,6 +255,9 @@ class Deal(models.Model):
         on_delete=models.SET_NULL, related_name="+",
     )  # fmt: skip
     source = models.CharField(_("source"), max_length=100, blank=True)
+    tags = models.ManyToManyField(
+        "customers.Tag", blank=True, related_name="deals", verbose_name=_("tags")
+    )
     custom = models.JSONField(default=dict, blank=True)
     lost_reason = models.ForeignKey(
         LostReason,

@@ -19,6 +19,7 @@ from voronka.core.custom_fields import clean_custom, definitions
 from voronka.core.errors import Collector, Forbidden, ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.selectors import companies_visible_to, contacts_visible_to
+from voronka.customers.services import tags_get_or_create
 from voronka.sales.models import (
     Currency,
     Deal,
@@ -44,7 +45,7 @@ DEAL_ENTITY = "sales.deal"
 DEAL_FIELDS = {
     "title", "company_id", "contact_ids", "pipeline_id", "stage_id", "amount", "currency",
     "expected_close_date", "probability", "owner_id", "source", "custom", "lines",
-    "lost_reason_id", "lost_comment",
+    "lost_reason_id", "lost_comment", "tags",
 }  # fmt: skip
 # What an administrator may require before a deal enters a stage (plus "cf.<key>").
 REQUIRABLE_FIELDS = {"amount", "expected_close_date", "company", "contacts", "lines", "source"}
@@ -179,6 +180,7 @@ def deal_snapshot(deal: Deal) -> dict[str, Any]:
         "currency": deal.currency_id, "expected_close_date": deal.expected_close_date,
         "probability": deal.probability, "owner_id": deal.owner_id, "source": deal.source,
         "lost_reason_id": deal.lost_reason_id, "custom": dict(deal.custom or {}),
+        "tags": sorted(t.name for t in deal.tags.all()) if deal.pk else [],
     }  # fmt: skip
 
 
@@ -314,6 +316,14 @@ def _clean_deal(
     )
     if "lines" in data:
         data["lines"] = _clean_lines(errors, data["lines"])
+    if "tags" in data:
+        tags = data["tags"] or []
+        if not isinstance(tags, list) or not all(
+            isinstance(t, str) and 0 < len(t.strip()) <= 64 for t in tags
+        ):
+            errors.add("tags", _("must be a list of tag names"))
+        else:
+            data["tags"] = list(dict.fromkeys(t.strip() for t in tags))
     if "custom" in data or instance is None:
         existing = instance.custom if instance else None
         data["custom"] = clean_custom(
@@ -410,13 +420,15 @@ def deal_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.U
     errors.raise_if_any()
     now = timezone.now()
     with transaction.atomic():
-        scalar = {k: v for k, v in values.items() if k not in {"contact_ids", "lines"}}
+        scalar = {k: v for k, v in values.items() if k not in {"contact_ids", "lines", "tags"}}
         deal = Deal(**scalar, stage_entered_at=now)
         stage: Stage = stage_ref or deal.stage
         _apply_closing(deal, stage, now, errors)
         deal.save()
         if values.get("contact_ids"):
             deal.contacts.set(values["contact_ids"])
+        if values.get("tags"):
+            deal.tags.set(tags_get_or_create(values["tags"]))
         if "lines" in values:
             _write_lines(deal, values["lines"])
         for name in _missing_required(deal, stage):
@@ -451,7 +463,7 @@ def deal_update(
         before = deal_snapshot(deal)
         old_stage = deal.stage
         for name, value in values.items():
-            if name not in {"contact_ids", "lines"}:
+            if name not in {"contact_ids", "lines", "tags"}:
                 setattr(deal, name, value)
         new_stage: Stage = stage_ref or old_stage
         moved = new_stage.pk != old_stage.pk
@@ -461,6 +473,8 @@ def deal_update(
         deal.save()
         if "contact_ids" in values:
             deal.contacts.set(values["contact_ids"] or [])
+        if "tags" in values:
+            deal.tags.set(tags_get_or_create(values["tags"]))
         if "lines" in values:
             _write_lines(deal, values["lines"])
         if moved:
