@@ -32,7 +32,12 @@ def test_card_shows_fields_formatted_and_clickable(
 
 @pytest.mark.parametrize("who, status", [("alice", 200), ("bob", 404), ("charlie", 404)])
 def test_card_visibility(
-    client: Any, request: Any, alice: Any, make_contact: Any, make_company: Any, who: str,
+    client: Any,
+    request: Any,
+    alice: Any,
+    make_contact: Any,
+    make_company: Any,
+    who: str,
     status: int,
 ) -> None:
     contact = make_contact(alice)
@@ -97,9 +102,12 @@ def test_edit_with_bad_input_shows_the_error_and_writes_nothing(
     client.force_login(alice)
     url = f"/customers/contacts/{contact.pk}/section/channels/"
     data = {
-        "emails[0].email": "", "emails[0].kind": "work",
-        "emails[1].email": "not-an-email", "emails[1].kind": "work",
-        "phones[0].phone": "12", "phones[0].kind": "mobile",
+        "emails[0].email": "",
+        "emails[0].kind": "work",
+        "emails[1].email": "not-an-email",
+        "emails[1].kind": "work",
+        "phones[0].phone": "12",
+        "phones[0].kind": "mobile",
     }
     response = client.post(url, data, **HTMX)
     html = response.content.decode()
@@ -112,17 +120,27 @@ def test_edit_with_bad_input_shows_the_error_and_writes_nothing(
     assert "not a valid e-mail address" in plain.content.decode()
 
 
-def test_plain_post_fallback_redirects_to_the_card(client: Any, alice: Any, make_company: Any) -> None:
+def test_plain_post_fallback_redirects_to_the_card(
+    client: Any, alice: Any, make_company: Any
+) -> None:
     company = make_company(alice)
     client.force_login(alice)
     page = client.get(f"/customers/companies/{company.pk}/section/channels/")
     assert "<html" in page.content.decode()
     response = client.post(
         f"/customers/companies/{company.pk}/section/channels/",
-        {"phone": "+7 495 123-45-67", "email": "", "region": "Moscow",
-         "addresses[0].address": "Tverskaya 1", "addresses[0].kind": "legal"},
+        {
+            "phone": "+7 495 123-45-67",
+            "email": "",
+            "region": "Moscow",
+            "addresses[0].address": "Tverskaya 1",
+            "addresses[0].kind": "legal",
+        },
     )
-    assert response.status_code == 302 and response["Location"] == f"/customers/companies/{company.pk}/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/customers/companies/{company.pk}/"
+    )
     company.refresh_from_db()
     assert company.phone == "+74951234567" and company.region == "Moscow"
     assert [a.address for a in company.addresses.all()] == ["Tverskaya 1"]
@@ -133,7 +151,8 @@ def test_notes_are_sanitized_and_shown(client: Any, alice: Any, make_contact: An
     client.force_login(alice)
     response = client.post(
         f"/customers/contacts/{contact.pk}/notes/",
-        {"body": "Called <script>alert(1)</script>\nagreed"}, **HTMX,
+        {"body": "Called <script>alert(1)</script>\nagreed"},
+        **HTMX,
     )
     html = response.content.decode()
     assert "<script>alert(1)" not in html
@@ -145,21 +164,32 @@ def test_notes_are_sanitized_and_shown(client: Any, alice: Any, make_contact: An
 def test_create_contact_with_several_phones_and_custom_field(
     client: Any, alice: Any, make_company: Any
 ) -> None:
-    custom_field_create(entity="customers.contact", label="Budget", type="money", key="budget",
-                        required=True)
+    custom_field_create(
+        entity="customers.contact", label="Budget", type="money", key="budget", required=True
+    )
     company = make_company(alice, name="Acme")
     client.force_login(alice)
     form = client.get("/customers/contacts/new/", {"company": company.pk}).content.decode()
-    assert 'name="custom.budget"' in form and 'required' in form
+    assert 'name="custom.budget"' in form and "required" in form
     assert f'<option value="{company.pk}" selected>' in form
-    response = client.post("/customers/contacts/new/", {
-        "last_name": "Sidorov", "first_name": "Petr", "company_id": company.pk,
-        "phones[0].phone": "8 (916) 123-45-67", "phones[0].kind": "mobile",
-        "phones[3].phone": "+7 495 765-43-21", "phones[3].kind": "work",
-        "emails[0].email": "P@Example.com", "emails[0].kind": "work",
-        "tags": "vip, fair", "owner_id": alice.pk, "custom.budget": "1 500,50",
-        "email_consent": "on",
-    })
+    response = client.post(
+        "/customers/contacts/new/",
+        {
+            "last_name": "Sidorov",
+            "first_name": "Petr",
+            "company_id": company.pk,
+            "phones[0].phone": "8 (916) 123-45-67",
+            "phones[0].kind": "mobile",
+            "phones[3].phone": "+7 495 765-43-21",
+            "phones[3].kind": "work",
+            "emails[0].email": "P@Example.com",
+            "emails[0].kind": "work",
+            "tags": "vip, fair",
+            "owner_id": alice.pk,
+            "custom.budget": "1 500,50",
+            "email_consent": "on",
+        },
+    )
     assert response.status_code == 302
     contact = Contact.objects.get(last_name="Sidorov")
     assert response["Location"] == f"/customers/contacts/{contact.pk}/"
@@ -171,15 +201,22 @@ def test_create_contact_with_several_phones_and_custom_field(
 
 
 def test_create_with_bad_input_shows_errors_and_writes_nothing(client: Any, alice: Any) -> None:
-    custom_field_create(entity="customers.contact", label="Region", type="text", key="region",
-                        required=True)
+    custom_field_create(
+        entity="customers.contact", label="Region", type="text", key="region", required=True
+    )
     client.force_login(alice)
-    response = client.post("/customers/contacts/new/", {
-        "last_name": "", "first_name": "",
-        "phones[0].phone": "8 (916) 123-45-67", "phones[0].kind": "mobile",
-        "phones[1].phone": "abc", "phones[1].kind": "mobile",
-        "birthday": "31.02.2020",
-    })
+    response = client.post(
+        "/customers/contacts/new/",
+        {
+            "last_name": "",
+            "first_name": "",
+            "phones[0].phone": "8 (916) 123-45-67",
+            "phones[0].kind": "mobile",
+            "phones[1].phone": "abc",
+            "phones[1].kind": "mobile",
+            "birthday": "31.02.2020",
+        },
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Nothing was saved" in html
@@ -217,13 +254,20 @@ def test_delete_needs_the_right_and_confirmation(
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
 
-def test_read_only_role_cannot_edit(client: Any, make_user: Any, alice: Any, make_contact: Any) -> None:
+def test_read_only_role_cannot_edit(
+    client: Any, make_user: Any, alice: Any, make_contact: Any
+) -> None:
     contact = make_contact(alice)
     reader = make_user("rita", role="read_only")
     client.force_login(reader)
     card = client.get(f"/customers/contacts/{contact.pk}/")
     assert card.status_code == 200 and "/section/main/" not in card.content.decode()
-    assert client.post(f"/customers/contacts/{contact.pk}/section/main/", {"last_name": "X"}).status_code == 403
+    assert (
+        client.post(
+            f"/customers/contacts/{contact.pk}/section/main/", {"last_name": "X"}
+        ).status_code
+        == 403
+    )
     assert client.get("/customers/contacts/new/").status_code == 403
 
 
@@ -233,18 +277,33 @@ def test_custom_fields_page_is_for_administrators(client: Any, admin: Any, alice
     assert client.post("/customers/fields/", {"entity": "customers.contact"}).status_code == 404
     client.force_login(admin)
     assert "No custom fields yet" in client.get("/customers/fields/").content.decode()
-    bad = client.post("/customers/fields/", {"entity": "customers.company", "type": "select", "label": ""})
+    bad = client.post(
+        "/customers/fields/", {"entity": "customers.company", "type": "select", "label": ""}
+    )
     assert bad.status_code == 400
     html = bad.content.decode()
     assert 'id="id_label_error"' in html and 'id="id_options_error"' in html
     assert not CustomField.objects.exists()
-    client.post("/customers/fields/", {"entity": "customers.company", "type": "select",
-                                       "label": "Tier", "options": "Gold\nSilver"})
+    client.post(
+        "/customers/fields/",
+        {
+            "entity": "customers.company",
+            "type": "select",
+            "label": "Tier",
+            "options": "Gold\nSilver",
+        },
+    )
     field = CustomField.objects.get()
     assert (field.key, field.options) == ("tier", ["Gold", "Silver"])
-    client.post(f"/customers/fields/{field.pk}/", {"label": "Level", "options": "Gold\nSilver\nBronze",
-                                                  "required": "on"})
+    client.post(
+        f"/customers/fields/{field.pk}/",
+        {"label": "Level", "options": "Gold\nSilver\nBronze", "required": "on"},
+    )
     field.refresh_from_db()
-    assert (field.label, field.required, field.options) == ("Level", True, ["Gold", "Silver", "Bronze"])
+    assert (field.label, field.required, field.options) == (
+        "Level",
+        True,
+        ["Gold", "Silver", "Bronze"],
+    )
     client.post(f"/customers/fields/{field.pk}/delete/")
     assert not CustomField.objects.exists()

@@ -125,7 +125,13 @@ def test_bulk_tag_touches_only_visible_rows(client: Any, alice: Any, people: Any
 
 
 def test_bulk_assign_owner_and_delete_respect_visibility(
-    client: Any, admin: Any, alice: Any, bob: Any, people: Any, make_user: Any, team_a: Any,
+    client: Any,
+    admin: Any,
+    alice: Any,
+    bob: Any,
+    people: Any,
+    make_user: Any,
+    team_a: Any,
     set_scope: Any,
 ) -> None:
     client.force_login(alice)
@@ -136,7 +142,9 @@ def test_bulk_assign_owner_and_delete_respect_visibility(
     assert people["alice"].owner_id == admin.pk
     assert people["bob"].owner_id == bob.pk
     # A sales rep may not delete.
-    denied = client.post("/customers/contacts/bulk/", {"ids": [people["bob"].pk], "action": "delete"})
+    denied = client.post(
+        "/customers/contacts/bulk/", {"ids": [people["bob"].pk], "action": "delete"}
+    )
     assert denied.status_code == 403
     assert Contact.objects.filter(pk=people["bob"].pk).exists()
     # A head of sales who sees the team deletes the teammate's row, not the outsider's.
@@ -202,17 +210,20 @@ def test_export_needs_the_export_right(client: Any, alice: Any) -> None:
 
 
 def test_export_escapes_formulas(client: Any, alice: Any, make_contact: Any) -> None:
-    make_contact(alice, last_name="=HYPERLINK(\"http://evil\")", first_name="@SUM(A1)", position="-2+3")
+    make_contact(
+        alice, last_name='=HYPERLINK("http://evil")', first_name="@SUM(A1)", position="-2+3"
+    )
     client.force_login(alice)
     rows = _csv(client.get("/customers/contacts/export/", {"format": "csv"}))
     row = rows[1]
-    assert row[1] == "'=HYPERLINK(\"http://evil\")"
+    assert row[1] == '\'=HYPERLINK("http://evil")'
     assert row[2] == "'@SUM(A1)"
     assert row[5] == "'-2+3"
     response = client.get("/customers/contacts/export/", {"format": "xlsx"})
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert response["Content-Disposition"].startswith('attachment; filename="contacts-')
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
-    assert values[1] == "'=HYPERLINK(\"http://evil\")"
+    assert values[1] == '\'=HYPERLINK("http://evil")'
     assert values[5] == "'-2+3"
 
 
@@ -222,8 +233,13 @@ def test_custom_field_appears_in_form_column_filter_and_export(
     client.force_login(admin)
     response = client.post(
         "/customers/fields/",
-        {"entity": "customers.contact", "type": "select", "label": "Region", "key": "region",
-         "options": "North\nSouth"},
+        {
+            "entity": "customers.contact",
+            "type": "select",
+            "label": "Region",
+            "key": "region",
+            "options": "North\nSouth",
+        },
     )
     assert response.status_code == 302
     make_contact(alice, last_name="Northman", custom={"region": "North"})

@@ -9,7 +9,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -166,14 +166,15 @@ def write_csv(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def write_xlsx(headers: list[str], rows: Iterable[list[Any]]) -> bytes:
-    """An XLSX workbook written in constant memory (openpyxl's write-only mode)."""
+def write_xlsx(headers: list[str], rows: Iterable[list[Any]]) -> BinaryIO:
+    """An XLSX workbook written in constant memory (openpyxl's write-only mode) to a temporary
+    file, returned open at its start; the file disappears when it is closed."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Export"))
     sheet.append([escape_cell(h) for h in headers])
     for row in rows:
         sheet.append([escape_cell(v) for v in row])
-    with tempfile.TemporaryFile() as tmp:
-        workbook.save(tmp)
-        tmp.seek(0)
-        return tmp.read()
+    tmp = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    workbook.save(tmp)
+    tmp.seek(0)
+    return tmp

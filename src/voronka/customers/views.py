@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -425,12 +426,12 @@ def record_export(request: AuthedRequest, kind: str) -> HttpResponseBase:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     base = f"{k.key}s-{stamp}" if k.key == "contact" else f"companies-{stamp}"
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(
+        return FileResponse(
             export.write_xlsx(headers, rows),
+            as_attachment=True,
+            filename=f"{base}.xlsx",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="{base}.xlsx"'
-        return response
     streaming = StreamingHttpResponse(
         export.write_csv(headers, rows), content_type="text/csv; charset=utf-8"
     )

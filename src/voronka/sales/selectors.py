@@ -222,20 +222,22 @@ def kanban(
     user: Any, pipeline: Pipeline, query: DealQuery, limit: int = KANBAN_PAGE
 ) -> list[KanbanColumn]:
     stages = list(pipeline.stages.order_by("position", "id"))
-    totals = {
-        row["stage_id"]: row
-        for row in _deals(user, query)
+    rows = (
+        _deals(user, query)
         .filter(pipeline=pipeline)
         .values("stage_id")
         .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    totals: dict[int, tuple[int, Decimal]] = {
+        r["stage_id"]: (r["n"], r["total"] or Decimal(0)) for r in rows
     }
     return [
         KanbanColumn(
             stage=stage,
-            count=totals.get(stage.pk, {}).get("n", 0),
-            total=totals.get(stage.pk, {}).get("total") or Decimal(0),
+            count=totals.get(stage.pk, (0, Decimal(0)))[0],
+            total=totals.get(stage.pk, (0, Decimal(0)))[1],
             page=kanban_column(user, stage, query, None, limit),
-        )  # fmt: skip
+        )
         for stage in stages
     ]
 
