@@ -93,7 +93,12 @@ def test_admin_edits_role_team_language_and_deactivates(
     })  # is_active unchecked  # fmt: skip
     assert response.status_code == 302
     alice.refresh_from_db()
-    assert (alice.role, alice.team, alice.language, alice.is_active) == (marketer, team_b, "ru", False)
+    assert (alice.role, alice.team, alice.language, alice.is_active) == (
+        marketer,
+        team_b,
+        "ru",
+        False,
+    )
     assert not Client().login(username="alice", password=password)
 
 
@@ -166,7 +171,9 @@ def test_role_scope_change_takes_effect(
 def test_role_bad_scope_is_an_error_not_a_500(client: Client, admin: Any) -> None:
     rep = Role.objects.get(code="sales_rep")
     client.force_login(admin)
-    response = client.post(reverse("accounts:roles"), {"role": rep.pk, f"r{rep.pk}-scope": "galaxy"})
+    response = client.post(
+        reverse("accounts:roles"), {"role": rep.pk, f"r{rep.pk}-scope": "galaxy"}
+    )
     assert response.status_code == 400
     rep.refresh_from_db()
     assert rep.scope == "own"

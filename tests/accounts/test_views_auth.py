@@ -113,3 +113,23 @@ def test_password_reset_for_unknown_email_sends_nothing(client: Client, alice: A
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
     assert response.status_code == 302  # the same answer: no hint whether the account exists
     assert mail.outbox == []
+
+
+def test_too_many_wrong_passwords_lock_the_login_for_a_while(
+    client: Client, alice: Any, bob: Any, password: str
+) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    client.cookies["voronka_lang"] = "en"
+    for _ in range(10):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong-guess"})
+    locked = client.post(reverse("login"), {"username": "alice", "password": password})
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.content.decode()
+    assert client.get("/").status_code == 302
+    # another login from the same address is not affected
+    assert (
+        client.post(reverse("login"), {"username": "bob", "password": password}).status_code == 302
+    )
+    cache.clear()

@@ -26,6 +26,8 @@ def test_card_shows_fields_formatted_and_clickable(
     assert '<a href="tel:+79161234567">+7 916 123-45-67</a>' in html
     assert 'href="mailto:ivan@example.com"' in html
     assert f'href="/customers/companies/{company.pk}/"' in html
+    form = client.get(f"/customers/contacts/{contact.pk}/section/channels/").content.decode()
+    assert 'value="+7 916 123-45-67"' in form  # edited as people read it
     company_html = client.get(f"/customers/companies/{company.pk}/").content.decode()
     assert f'href="/customers/contacts/{contact.pk}/"' in company_html
 

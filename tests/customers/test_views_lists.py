@@ -268,3 +268,27 @@ def test_money_custom_field_is_shown_in_the_users_locale(
     alice.save(update_fields=["language"])
     html = client.get(LIST, {"cols": "cf.budget"}).content.decode()
     assert "1\xa0234\xa0567,50" in html or "1 234 567,50" in html
+
+
+@pytest.mark.parametrize("url", [LIST, "/customers/companies/"])
+def test_list_pages_cost_a_fixed_number_of_queries(
+    client: Any, alice: Any, make_contact: Any, make_company: Any, url: str
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.force_login(alice)
+    company = make_company(alice, name="Acme")
+    make_contact(alice, last_name="One", phones=["+79161234567"], tags=["a"], company_id=company.pk)
+    few = queries()
+    for i in range(15):
+        make_company(alice, name=f"Co {i}")
+        make_contact(alice, last_name=f"N{i}", emails=[f"n{i}@example.com"], tags=["b"],
+                     company_id=company.pk)  # fmt: skip
+    assert queries() == few
+    assert few <= 20

@@ -96,7 +96,9 @@ def test_search_hides_outsiders_company(
 ) -> None:
     secret = make_company(charlie, name="Секретная Компания")
     signed_in(client, alice)
-    html = client.get(reverse("search"), {"q": "Секретная"}, HTTP_HX_REQUEST="true").content.decode()
+    html = client.get(
+        reverse("search"), {"q": "Секретная"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "Секретная Компания" not in html
     assert reverse("customers:company", args=[secret.pk]) not in html
     assert "Nothing found" in html
@@ -156,3 +158,22 @@ def test_500_template_renders_without_context() -> None:
 
     html = loader.get_template("500.html").render()
     assert "Something went wrong" in html
+
+
+def test_search_query_count_is_fixed(
+    client: Client,
+    alice: Any,
+    make_contact: Callable[..., Any],
+    make_company: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    for i in range(10):
+        make_contact(
+            alice, last_name=f"Счётов{i}", phones=[f"+7916555440{i}"], emails=[f"s{i}@x.ru"]
+        )
+        make_company(alice, name=f"Счёт-Фактура {i}")
+    signed_in(client, alice)
+    client.get("/")  # warm the session and the user
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("search"), {"q": "счёт"})
+    assert response.content.decode().count("/customers/contacts/") >= 10

@@ -4,6 +4,7 @@ but an administrator, so it does not even admit that it exists."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -75,12 +77,44 @@ def admin_required(view: View) -> View:
 # --- signing in and passwords ----------------------------------------------------------------
 
 
+LOGIN_MAX_FAILURES = 10  # per login name and address, then a pause
+LOGIN_LOCK_SECONDS = 15 * 60
+
+
+def _login_key(request: HttpRequest) -> str:
+    login = (request.POST.get("username") or "").strip().lower()[:254]
+    digest = hashlib.sha256(f"{request.META.get('REMOTE_ADDR', '')}|{login}".encode()).hexdigest()
+    return f"login-failures:{digest}"
+
+
 class LoginView(auth_views.LoginView):
+    """Sign in by username or e-mail. After LOGIN_MAX_FAILURES wrong passwords for one login
+    from one address, that pair must wait LOGIN_LOCK_SECONDS (the cache keeps the count)."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if cache.get(_login_key(request), 0) >= LOGIN_MAX_FAILURES:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many failed attempts. Try again in 15 minutes or "
+                                   "reset your password."))  # fmt: skip
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        key = _login_key(self.request)
+        cache.add(key, 0, LOGIN_LOCK_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, LOGIN_LOCK_SECONDS)
+        return super().form_invalid(form)
+
     def form_valid(self, form: Any) -> HttpResponse:
+        cache.delete(_login_key(self.request))
         response = super().form_valid(form)
         set_language_cookie(response, form.get_user().language)
         return response

@@ -148,32 +148,30 @@ class _Generator:
         start = dt.date(1960, 1, 1).toordinal()
         return dt.date.fromordinal(self.rng.randint(start, dt.date(2003, 12, 31).toordinal()))
 
-    def created_at(self, now: dt.datetime) -> dt.datetime:
-        return now - dt.timedelta(days=self.rng.randint(0, 364), minutes=self.rng.randint(0, 1439))
-
     # --- companies ---------------------------------------------------------------------------
 
     def company_name(self, foreign: bool) -> tuple[str, str, str]:
         """(name, legal name, domain stem) not used yet."""
         r = self.rng
-        for _ in range(200):
+        for attempt in range(20):
             if foreign:
                 name = f"{r.choice(EN_HEADS)} {r.choice(EN_TAILS)}"
                 legal = f"{name} {r.choice(['Ltd', 'Inc.', 'GmbH', 'LLP'])}"
-                stem = translit(name.replace(" ", ""))
             else:
                 if r.random() < 0.5:
                     name = f"{r.choice(RU_ADJECTIVES)} {r.choice(RU_NOUNS)}"
                 else:
                     name = r.choice(RU_BRAND_HEADS) + r.choice(RU_BRAND_TAILS)
                 legal = f"{r.choice(RU_FORMS)} «{name}»"
-                stem = translit(name.replace(" ", "-"))
+            if attempt == 19:
+                # The vocabulary is used up (large demos): number the name, as groups do.
+                name = f"{name}-{len(self.used_names)}"
+                legal = legal.replace("»", f"-{len(self.used_names)}»")
             if name not in self.used_names:
-                self.used_names.add(name)
-                return name, legal, stem
-        name = f"{name} {len(self.used_names)}"
+                break
         self.used_names.add(name)
-        return name, legal, translit(name.replace(" ", "-"))
+        stem = translit(name.replace(" ", "" if foreign else "-"))
+        return name, legal, stem
 
     def company(self, owner_id: int | None, segment: CustomField, revenue: CustomField) -> Company:
         r = self.rng
@@ -342,13 +340,20 @@ def _audit_rows(model: type[Any], records: list[Any], snapshots: list[dict[str, 
     )
 
 
-def _spread_dates(model: type[Any], records: list[Any], gen: _Generator) -> None:
-    """Records created over the past year, so lists and reports look lived-in."""
+def _spread_dates(model: type[Any], ids: list[int], gen: _Generator) -> None:
+    """Records created over the past year, so lists and reports look lived-in.
+
+    One UPDATE per day (not per row): ``bulk_create`` always stamps "now"."""
     now = timezone.now()
-    for record in records:
-        record.created_at = gen.created_at(now)
-        record.updated_at = record.created_at
-    model.objects.bulk_update(records, ["created_at", "updated_at"], batch_size=CHUNK)
+    by_day: dict[int, list[int]] = {}
+    for pk in ids:
+        by_day.setdefault(gen.rng.randint(0, 364), []).append(pk)
+    for days, day_ids in sorted(by_day.items()):
+        when = now - dt.timedelta(days=days, minutes=gen.rng.randint(0, 600))
+        for start in range(0, len(day_ids), CHUNK):
+            model.objects.filter(pk__in=day_ids[start : start + CHUNK]).update(
+                created_at=when, updated_at=when
+            )
 
 
 def generate(
@@ -368,12 +373,15 @@ def generate(
     if with_users:
         result.user_password = user_password or secrets.token_urlsafe(9)
     with transaction.atomic():
-        users = _demo_users(result.user_password, result) if with_users else []
-        # Marketers own no customers; the sales team does.
-        owner_ids: list[int | None] = [
-            u.pk for u, spec in zip(users, DEMO_USERS, strict=True) if spec[3] != RoleCode.MARKETER
-        ]
-        owner_ids = owner_ids or [None]
+        owner_ids: list[int | None] = [None]
+        if with_users:
+            users = _demo_users(result.user_password, result)
+            # Marketers own no customers; the sales team does.
+            owner_ids = [
+                u.pk
+                for u, spec in zip(users, DEMO_USERS, strict=True)
+                if spec[3] != RoleCode.MARKETER
+            ]
         segment = _custom_field(COMPANY_ENTITY, "segment", "Сегмент", CustomFieldType.SELECT,
                                 SEGMENTS)  # fmt: skip
         revenue = _custom_field(COMPANY_ENTITY, "annual_revenue", "Годовая выручка, ₽",
@@ -392,7 +400,7 @@ def generate(
         if company_rows and with_known:
             _make_known_company(gen, company_rows[0])
         Company.objects.bulk_create(company_rows, batch_size=CHUNK)
-        _spread_dates(Company, company_rows, gen)
+        _spread_dates(Company, [c.pk for c in company_rows], gen)
         CompanyAddress.objects.bulk_create(
             [
                 CompanyAddress(company=c, kind=kind, address=address)
@@ -413,6 +421,7 @@ def generate(
         result.companies = len(company_rows)
 
         done = 0
+        contact_ids: list[int] = []
         while done < contacts:
             size = min(CHUNK, contacts - done)
             batch = []
@@ -432,8 +441,9 @@ def generate(
                     known_company = company_rows[0] if company_rows else None
                     known_owner = known_company.owner_id if known_company else owner_ids[0]
                     batch[0] = _known_contact(gen, known_company, known_owner, channel)
-            _insert_contacts(gen, batch, tags)
+            contact_ids += _insert_contacts(gen, batch, tags)
             done += size
+        _spread_dates(Contact, contact_ids, gen)
         result.contacts = done
         search_index.rebuild()
     return result
@@ -498,10 +508,9 @@ def _insert_contacts(
     gen: _Generator,
     batch: list[tuple[Contact, list[tuple[str, str]], list[tuple[str, str]]]],
     tags: list[Any],
-) -> None:
+) -> list[int]:
     rows = [c for c, _e, _p in batch]
     Contact.objects.bulk_create(rows, batch_size=CHUNK)
-    _spread_dates(Contact, rows, gen)
     ContactEmail.objects.bulk_create(
         [
             ContactEmail(contact_id=c.pk, email=e, kind=k)
@@ -546,3 +555,4 @@ def _insert_contacts(
         for c, emails, phones in batch
     ]
     _audit_rows(Contact, rows, snapshots)
+    return [c.pk for c in rows]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from voronka.core.errors import ServiceValidationError
 from voronka.core.models import CustomField, CustomFieldType
+from voronka.core.text import format_phone
 from voronka.customers.models import AddressKind, CompanySize, EmailKind, PhoneKind
 
 T = CustomFieldType
@@ -197,6 +198,8 @@ def _custom_initial(cf: CustomField, value: Any) -> Any:
         return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
     if cf.type == T.MULTI_SELECT:
         return list(value) if isinstance(value, list) else [value]
+    if cf.type == T.PHONE:
+        return format_phone(str(value))
     return str(value)
 
 
@@ -212,12 +215,17 @@ def initial_values(record: Any, custom_fields: Iterable[CustomField]) -> dict[st
                 values[name] = bool(raw)
             elif isinstance(raw, dt.date):
                 values[name] = raw.isoformat()
+            elif name == "phone" and raw:
+                values[name] = format_phone(raw)  # as people read it; the service normalizes
             else:
                 values[name] = "" if raw is None else str(raw)
     for rows_name, (_label, key, _type, _kinds) in ROWS.items():
         if hasattr(record, rows_name):
             items = list(getattr(record, rows_name).all())
-            values[rows_name] = [(i, getattr(it, key), it.kind) for i, it in enumerate(items)]
+            shown = format_phone if key == "phone" else str
+            values[rows_name] = [
+                (i, shown(getattr(it, key)), it.kind) for i, it in enumerate(items)
+            ]
     custom = record.custom or {}
     for cf in custom_fields:
         values[f"custom.{cf.key}"] = _custom_initial(cf, custom.get(cf.key))

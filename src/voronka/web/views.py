@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,11 +32,18 @@ def _greeting() -> str:
     return _("Good evening")
 
 
+def _today() -> str:
+    """ "Monday, 23 November" / "понедельник, 23 ноября": Russian writes weekdays in lower case."""
+    text = date_format(timezone.localdate(), "l, j E")
+    return text[:1].lower() + text[1:] if get_language() == "ru" else text
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     return render(request, "web/home.html", {
         "greeting": _greeting(),
+        "today": _today(),
         "recent_contacts": recent_contacts(user),
         "recent_companies": recent_companies(user),
     })  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from voronka.accounts.models import ApiKey, User
 
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         revoke.add_argument("prefix")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        getattr(self, f"_{options['action']}")(options)
+        with translation.override("en"):  # the command line speaks English
+            getattr(self, f"_{options['action']}")(options)
 
     def _create(self, options: dict[str, Any]) -> None:
         from voronka.accounts.services import apikey_create

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import translation
 
 from voronka.accounts.models import RoleCode, Team
 from voronka.core.errors import ServiceValidationError
@@ -44,6 +45,12 @@ class Command(BaseCommand):
         parser.add_argument("--language", default=None, help="ru or en (default: VORONKA_LANGUAGE)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The command line speaks English whatever VORONKA_LANGUAGE says, so that the service's
+        # messages match the options they name.
+        with translation.override("en"):
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         from voronka.accounts.services import user_create
 
         role = options["role"]

@@ -1,10 +1,12 @@
 """``voronka worker``: run background tasks (imports, exports, mailings, automation).
 
 With the default task backend (the database) this is django-tasks-db's ``db_worker`` over every
-queue. ``voronka serve`` runs one as its child; run more with this command to scale out."""
+queue, plus the periodic jobs of :mod:`voronka.core.periodic` in a thread. ``voronka serve`` runs
+one as its child; run more with this command to scale out."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -44,6 +46,22 @@ class Command(BaseCommand):
         parent = os.environ.get(PARENT_PID_ENV, "")
         if parent.isdigit():
             threading.Thread(target=_watch_parent, args=(int(parent),), daemon=True).start()
+            # Under ``serve`` the server stops us; its "press Ctrl+C again" hint would mislead.
+            logging.getLogger("django_tasks_db").addFilter(
+                lambda record: "shutting down gracefully" not in record.getMessage()
+            )
+        # Periodic jobs (reminders due, schedules, retries) run beside the task loop in every
+        # worker; each job claims its rows, so several workers do not repeat work.
+        from voronka.core import periodic
+
+        stop = threading.Event()
+        threading.Thread(target=periodic.loop, args=(stop,), name="periodic", daemon=True).start()
+        try:
+            self._run_tasks(options)
+        finally:
+            stop.set()
+
+    def _run_tasks(self, options: dict[str, Any]) -> None:
         backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
         if backend == "django_tasks_db.DatabaseBackend":
             call_command(
