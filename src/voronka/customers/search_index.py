@@ -65,7 +65,7 @@ def rebuild(using: str = DEFAULT_DB_ALIAS) -> None:
 
 def fts_match_sql(table: str) -> str:
     """SQL selecting ids whose search_text contains the parameter (SQLite only)."""
-    return f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s"  # noqa: S608 - fixed names
+    return f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s"
 
 
 def fts_quote(term: str) -> str:
