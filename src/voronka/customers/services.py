@@ -478,11 +478,29 @@ def _bulk_events(name: str, entity: str, ids: list[int], payload: dict[str, Any]
     ])  # fmt: skip
 
 
-def contacts_bulk_assign_owner(*, actor: Any, ids: list[int], owner_id: int,
-                               channel: str = Channel.UI) -> int:  # fmt: skip
-    """Assign the visible contacts among ``ids`` to another owner; returns how many changed."""
-    from voronka.customers.selectors import contacts_visible_to
+def _bulk_audit(model: type[Contact] | type[Company], rows: list[tuple[int, dict[str, Any]]],
+                action: str, actor: Any, channel: str) -> None:  # fmt: skip
+    """One INSERT for the history of every record a bulk action touched."""
+    from django.contrib.contenttypes.models import ContentType
 
+    from voronka.core.models import AuditEntry
+
+    ct = ContentType.objects.get_for_model(model)
+    AuditEntry.objects.bulk_create(
+        [AuditEntry(content_type=ct, object_id=pk, action=action, changes=events.json_safe(changes),
+                    actor_id=getattr(actor, "pk", None), channel=channel) for pk, changes in rows],
+        batch_size=1000,
+    )  # fmt: skip
+
+
+def _visible(model: type[Contact] | type[Company], actor: Any) -> Any:
+    from voronka.customers.selectors import companies_visible_to, contacts_visible_to
+
+    return contacts_visible_to(actor) if model is Contact else companies_visible_to(actor)
+
+
+def _bulk_assign_owner(model: type[Contact] | type[Company], entity: str, *, actor: Any,
+                       ids: list[int], owner_id: int, channel: str) -> int:  # fmt: skip
     _require_writer(actor)
     data: dict[str, Any] = {"owner_id": owner_id}
     errors = Collector()
@@ -490,140 +508,101 @@ def contacts_bulk_assign_owner(*, actor: Any, ids: list[int], owner_id: int,
     if data["owner_id"] is None:
         errors.add("owner_id", _("this field is required"))
     errors.raise_if_any()
+    new_owner = data["owner_id"]
     with transaction.atomic():
-        rows = list(contacts_visible_to(actor).filter(pk__in=ids).values_list("pk", "owner_id"))
-        changed = [pk for pk, old in rows if old != data["owner_id"]]
-        Contact.objects.filter(pk__in=changed).update(owner_id=data["owner_id"])
-        for pk, old in rows:
-            if old != data["owner_id"]:
-                audit.record(Contact(pk=pk), action="update",
-                             changes={"owner_id": [old, data["owner_id"]]}, actor=actor,
-                             channel=channel)  # fmt: skip
-        _bulk_events("contact.updated", CONTACT_ENTITY, changed,
-                     {"changed": ["owner_id"], "changes": {"owner_id": [None, data["owner_id"]]}},
-                     actor, channel)  # fmt: skip
+        rows = list(_visible(model, actor).filter(pk__in=ids).values_list("pk", "owner_id"))
+        changed = [(pk, old) for pk, old in rows if old != new_owner]
+        model.objects.filter(pk__in=[pk for pk, _old in changed]).update(owner_id=new_owner)
+        _bulk_audit(
+            model,
+            [(pk, {"owner_id": [old, new_owner]}) for pk, old in changed],
+            "update",
+            actor,
+            channel,
+        )
+        _bulk_events(f"{entity.split('.')[1]}.updated", entity, [pk for pk, _old in changed],
+                     {"changed": ["owner_id"], "changes": {"owner_id": [None, new_owner]}}, actor, channel)  # fmt: skip
     return len(changed)
+
+
+def _bulk_tag(model: type[Contact] | type[Company], entity: str, *, actor: Any, ids: list[int],
+              add: list[str] | None, remove: list[str] | None, channel: str) -> int:  # fmt: skip
+    _require_writer(actor)
+    errors = Collector()
+    add_names = _clean_tags(errors, add or [])
+    remove_names = _clean_tags(errors, remove or [])
+    if not add_names and not remove_names:
+        errors.add("tags", _("name a tag to add or remove"))
+    errors.raise_if_any()
+    column = "contact_id" if model is Contact else "company_id"
+    with transaction.atomic():
+        visible = list(_visible(model, actor).filter(pk__in=ids).values_list("pk", flat=True))
+        through: Any = model.tags.through
+        if add_names:
+            tags = tags_get_or_create(add_names)
+            through.objects.bulk_create(
+                [through(**{column: c, "tag_id": t.pk}) for c in visible for t in tags],
+                ignore_conflicts=True,
+            )
+        if remove_names:
+            folded = [fold(n) for n in remove_names]
+            through.objects.filter(
+                **{f"{column}__in": visible, "tag__name_folded__in": folded}
+            ).delete()
+        change = {"tags": {"added": add_names, "removed": remove_names}}
+        _bulk_audit(model, [(pk, change) for pk in visible], "update", actor, channel)
+        _bulk_events(f"{entity.split('.')[1]}.updated", entity, visible,
+                     {"changed": ["tags"], "added": add_names, "removed": remove_names}, actor, channel)  # fmt: skip
+    return len(visible)
+
+
+def _bulk_delete(model: type[Contact] | type[Company], entity: str, *, actor: Any, ids: list[int],
+                 channel: str) -> int:  # fmt: skip
+    if actor is not None and not actor.can_delete:
+        raise Forbidden(_("your role may not delete records"))
+    with transaction.atomic():
+        visible = list(_visible(model, actor).filter(pk__in=ids).values_list("pk", flat=True))
+        _bulk_audit(model, [(pk, {}) for pk in visible], "delete", actor, channel)
+        _bulk_events(f"{entity.split('.')[1]}.deleted", entity, visible, {}, actor, channel)
+        model.objects.filter(pk__in=visible).delete()
+    return len(visible)
+
+
+def contacts_bulk_assign_owner(
+    *, actor: Any, ids: list[int], owner_id: int, channel: str = Channel.UI
+) -> int:
+    """Assign the visible contacts among ``ids`` to another owner; returns how many changed."""
+    return _bulk_assign_owner(
+        Contact, CONTACT_ENTITY, actor=actor, ids=ids, owner_id=owner_id, channel=channel
+    )
 
 
 def contacts_bulk_tag(*, actor: Any, ids: list[int], add: list[str] | None = None,
                       remove: list[str] | None = None, channel: str = Channel.UI) -> int:  # fmt: skip
-    from voronka.customers.selectors import contacts_visible_to
-
-    _require_writer(actor)
-    errors = Collector()
-    add_names = _clean_tags(errors, add or [])
-    remove_names = _clean_tags(errors, remove or [])
-    if not add_names and not remove_names:
-        errors.add("tags", _("name a tag to add or remove"))
-    errors.raise_if_any()
-    with transaction.atomic():
-        visible = list(contacts_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-        through = Contact.tags.through
-        if add_names:
-            tags = tags_get_or_create(add_names)
-            through.objects.bulk_create(
-                [through(contact_id=c, tag_id=t.pk) for c in visible for t in tags],
-                ignore_conflicts=True,
-            )
-        if remove_names:
-            folded = [fold(n) for n in remove_names]
-            through.objects.filter(contact_id__in=visible, tag__name_folded__in=folded).delete()
-        for pk in visible:
-            audit.record(Contact(pk=pk), action="update",
-                         changes={"tags": {"added": add_names, "removed": remove_names}},
-                         actor=actor, channel=channel)  # fmt: skip
-        _bulk_events("contact.updated", CONTACT_ENTITY, visible,
-                     {"changed": ["tags"], "added": add_names, "removed": remove_names},
-                     actor, channel)  # fmt: skip
-    return len(visible)
+    return _bulk_tag(
+        Contact, CONTACT_ENTITY, actor=actor, ids=ids, add=add, remove=remove, channel=channel
+    )
 
 
 def contacts_bulk_delete(*, actor: Any, ids: list[int], channel: str = Channel.UI) -> int:
-    from voronka.customers.selectors import contacts_visible_to
-
-    if actor is not None and not actor.can_delete:
-        raise Forbidden(_("your role may not delete records"))
-    with transaction.atomic():
-        visible = list(contacts_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-        for pk in visible:
-            audit.record(Contact(pk=pk), action="delete", changes={}, actor=actor, channel=channel)
-        _bulk_events("contact.deleted", CONTACT_ENTITY, visible, {}, actor, channel)
-        Contact.objects.filter(pk__in=visible).delete()
-    return len(visible)
+    return _bulk_delete(Contact, CONTACT_ENTITY, actor=actor, ids=ids, channel=channel)
 
 
-# --- bulk actions on companies (mirror the contacts' ones) -----------------------------------
-
-
-def companies_bulk_assign_owner(*, actor: Any, ids: list[int], owner_id: int,
-                                channel: str = Channel.UI) -> int:  # fmt: skip
+def companies_bulk_assign_owner(
+    *, actor: Any, ids: list[int], owner_id: int, channel: str = Channel.UI
+) -> int:
     """Assign the visible companies among ``ids`` to another owner; returns how many changed."""
-    from voronka.customers.selectors import companies_visible_to
-
-    _require_writer(actor)
-    data: dict[str, Any] = {"owner_id": owner_id}
-    errors = Collector()
-    _clean_owner(errors, data)
-    if data["owner_id"] is None:
-        errors.add("owner_id", _("this field is required"))
-    errors.raise_if_any()
-    with transaction.atomic():
-        rows = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", "owner_id"))
-        changed = [pk for pk, old in rows if old != data["owner_id"]]
-        Company.objects.filter(pk__in=changed).update(owner_id=data["owner_id"])
-        for pk, old in rows:
-            if old != data["owner_id"]:
-                audit.record(Company(pk=pk), action="update",
-                             changes={"owner_id": [old, data["owner_id"]]}, actor=actor,
-                             channel=channel)  # fmt: skip
-        _bulk_events("company.updated", COMPANY_ENTITY, changed,
-                     {"changed": ["owner_id"], "changes": {"owner_id": [None, data["owner_id"]]}},
-                     actor, channel)  # fmt: skip
-    return len(changed)
+    return _bulk_assign_owner(
+        Company, COMPANY_ENTITY, actor=actor, ids=ids, owner_id=owner_id, channel=channel
+    )
 
 
 def companies_bulk_tag(*, actor: Any, ids: list[int], add: list[str] | None = None,
                        remove: list[str] | None = None, channel: str = Channel.UI) -> int:  # fmt: skip
-    from voronka.customers.selectors import companies_visible_to
-
-    _require_writer(actor)
-    errors = Collector()
-    add_names = _clean_tags(errors, add or [])
-    remove_names = _clean_tags(errors, remove or [])
-    if not add_names and not remove_names:
-        errors.add("tags", _("name a tag to add or remove"))
-    errors.raise_if_any()
-    with transaction.atomic():
-        visible = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-        through = Company.tags.through
-        if add_names:
-            tags = tags_get_or_create(add_names)
-            through.objects.bulk_create(
-                [through(company_id=c, tag_id=t.pk) for c in visible for t in tags],
-                ignore_conflicts=True,
-            )
-        if remove_names:
-            folded = [fold(n) for n in remove_names]
-            through.objects.filter(company_id__in=visible, tag__name_folded__in=folded).delete()
-        for pk in visible:
-            audit.record(Company(pk=pk), action="update",
-                         changes={"tags": {"added": add_names, "removed": remove_names}},
-                         actor=actor, channel=channel)  # fmt: skip
-        _bulk_events("company.updated", COMPANY_ENTITY, visible,
-                     {"changed": ["tags"], "added": add_names, "removed": remove_names},
-                     actor, channel)  # fmt: skip
-    return len(visible)
+    return _bulk_tag(
+        Company, COMPANY_ENTITY, actor=actor, ids=ids, add=add, remove=remove, channel=channel
+    )
 
 
 def companies_bulk_delete(*, actor: Any, ids: list[int], channel: str = Channel.UI) -> int:
-    from voronka.customers.selectors import companies_visible_to
-
-    if actor is not None and not actor.can_delete:
-        raise Forbidden(_("your role may not delete records"))
-    with transaction.atomic():
-        visible = list(companies_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-        for pk in visible:
-            audit.record(Company(pk=pk), action="delete", changes={}, actor=actor, channel=channel)
-        _bulk_events("company.deleted", COMPANY_ENTITY, visible, {}, actor, channel)
-        Company.objects.filter(pk__in=visible).delete()
-    return len(visible)
+    return _bulk_delete(Company, COMPANY_ENTITY, actor=actor, ids=ids, channel=channel)
