@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models
+from django.db import connections, models
+from django.db.models import F
 
 from voronka.core.errors import Forbidden, NotFound
 
@@ -40,6 +41,10 @@ class OwnedQuerySet(models.QuerySet[M]):
             return self
         if len(owners) == 1:
             return self.filter(owner_id=owners[0])
+        if connections[self.db].vendor == "sqlite":
+            # SQLite would pick the owner index and sort every team row (~300 ms at 100k);
+            # "owner_id + 0" hides that index so it walks the sort index and stops at a page.
+            return self.alias(_owner_key=F("owner_id") + 0).filter(_owner_key__in=owners)  # type: ignore[return-value]
         return self.filter(owner_id__in=owners)
 
 
