@@ -22,9 +22,17 @@ from typing import Any
 
 from django.db import connection
 
+from bench.deals_data import (
+    DEAL_COLUMNS,
+    DEAL_CONTACT_COLUMNS,
+    DEAL_TABLES,
+    HISTORY_COLUMNS,
+    deal_chunks,
+    pipeline_shapes,
+)
 from voronka.core.text import digits, fold
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CHUNK = 20_000
 
 # --- vocabularies ----------------------------------------------------------------------------
@@ -215,6 +223,7 @@ class DatasetInfo:
     tag: str = "VIP"
     region: str = "Санкт-Петербург"
     source: str = "website"
+    pipeline_id: int = 0  # the default pipeline, where most deals are
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     generator_version: int = GENERATOR_VERSION
@@ -295,6 +304,7 @@ AUDIT_COLUMNS = [
 BULK_TABLES = [
     "customers_company", "customers_contact", "customers_contactemail",
     "customers_contactphone", "customers_contact_tags", "core_auditentry",
+    *DEAL_TABLES,
 ]  # fmt: skip
 
 START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
@@ -526,6 +536,12 @@ def build(scale: int, *, seed: int = 1) -> DatasetInfo:
     create_reference(info)
     tag_ids = list(Tag.objects.order_by("id").values_list("id", flat=True))
     vip = Tag.objects.get(name_folded=fold(info.tag)).pk
+    from voronka.accounts.models import User
+    from voronka.sales.models import LostReason
+
+    shapes = pipeline_shapes(User.objects.get(pk=info.admin_id))
+    info.pipeline_id = shapes[0].id
+    lost_reasons = list(LostReason.objects.values_list("id", flat=True))
     tag_ids.remove(vip)
     tag_ids.insert(0, vip)
     contact_type_id = ContentType.objects.get_for_model(Contact).pk
@@ -572,6 +588,23 @@ def build(scale: int, *, seed: int = 1) -> DatasetInfo:
                 ("customers_contactphone", PHONE_COLUMNS, chunk.phones),
                 ("customers_contact_tags", CONTACT_TAG_COLUMNS, chunk.tags),
                 ("core_auditentry", AUDIT_COLUMNS, chunk.audit),
+            ):
+                loader.insert(table, columns, rows)
+                counts[table] += len(rows)
+        deals = deal_chunks(
+            count=scale, contacts=scale, company_names=company_names, pipelines=shapes,
+            owners=info.owner_ids, lost_reasons=lost_reasons, postgres=loader.postgres, rng=rng,
+        )  # fmt: skip
+        while True:
+            t0 = time.perf_counter()
+            deal_chunk = next(deals, None)
+            generate_seconds += time.perf_counter() - t0
+            if deal_chunk is None:
+                break
+            for table, columns, rows in (
+                ("sales_deal", DEAL_COLUMNS, deal_chunk.deals),
+                ("sales_deal_contacts", DEAL_CONTACT_COLUMNS, deal_chunk.contacts),
+                ("sales_dealstagehistory", HISTORY_COLUMNS, deal_chunk.history),
             ):
                 loader.insert(table, columns, rows)
                 counts[table] += len(rows)

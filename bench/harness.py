@@ -240,7 +240,15 @@ def child(args: argparse.Namespace) -> int:
 
     django.setup()
     from bench.dataset import verify_sample
-    from bench.workloads import NOT_YET_BUILT, w1_list, w2_search, w4_api, w7_mix, w8_export
+    from bench.workloads import (
+        NOT_YET_BUILT,
+        w1_list,
+        w2_search,
+        w4_api,
+        w5_funnel,
+        w7_mix,
+        w8_export,
+    )
     from bench.workloads.common import IdsMismatch, Result
 
     output: dict[str, Any] = {"db": db, "failed": False, "results": [], "problems": []}
@@ -266,6 +274,7 @@ def child(args: argparse.Namespace) -> int:
     runners: dict[str, Any] = {
         "W1": lambda: w1_list.run(info, db, settings),
         "W2": lambda: w2_search.run(info, db, settings),
+        "W5": lambda: w5_funnel.run(info, db, settings),
         "W8": lambda: w8_export.run(info, db, settings),
         "W4": lambda: w4_api.run(info, db, settings, workdir),
         "W7": lambda: w7_mix.run(info, db, settings, workdir),

@@ -7,13 +7,12 @@ WORKLOADS: dict[str, str] = {
     "W2": "Global search: name, e-mail, phone digits, phone as typed",
     "W3": "Import of a contact file",
     "W4": "REST API over HTTP: creates and list pages",
-    "W5": "Sales funnel report",
+    "W5": "Sales funnel report and the kanban board's first screen",
     "W6": "Automation rules on events",
     "W7": "Mixed users at growing concurrency",
     "W8": "Export of all visible contacts to CSV",
 }
 NOT_YET_BUILT = {
     "W3": "imports do not exist yet",
-    "W5": "deals and the funnel report do not exist yet",
     "W6": "automation does not exist yet",
 }

@@ -193,3 +193,18 @@ class RssSampler:
     @property
     def peak_mb(self) -> float:
         return self.peak / 2**20
+
+
+def visible_owner_ids(raw: RawSQL, user: Any) -> list[int] | None:
+    """The owners whose records ``user`` sees, looked up by hand; None means every record."""
+    scope = user.visibility_scope
+    if scope == "all":
+        return None
+    if scope == "team" and user.team_id:
+        owners = [r[0] for r in raw.fetch(
+            "SELECT id FROM accounts_user WHERE team_id = %s", [user.team_id]
+        )]  # fmt: skip
+        if user.pk not in owners:
+            owners.append(user.pk)
+        return owners
+    return [user.pk]

@@ -21,6 +21,7 @@ from bench.workloads.common import (
     peak_alloc_kb,
     percentiles,
     time_calls,
+    visible_owner_ids,
 )
 from voronka.core.text import fold
 from voronka.customers import search_index
@@ -105,16 +106,8 @@ def baseline_page(
     """One page by hand: visibility, filters, sort, then the children of the page's rows."""
     where = list(case.where)
     args = list(case.args)
-    scope = user.visibility_scope
-    if scope != "all":
-        if scope == "team" and user.team_id:
-            owners = [r[0] for r in raw.fetch(
-                "SELECT id FROM accounts_user WHERE team_id = %s", [user.team_id]
-            )]  # fmt: skip
-            if user.pk not in owners:
-                owners.append(user.pk)
-        else:
-            owners = [user.pk]
+    owners = visible_owner_ids(raw, user)
+    if owners is not None:
         where.insert(0, f"c.owner_id IN ({raw.marks(owners)})")
         args[:0] = owners
     if after is not None:

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "voronka.accounts.middleware.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "voronka.core.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "voronka.accounts.middleware.UserLanguageAfterAuthMiddleware",

@@ -135,6 +135,13 @@ def test_docs_page_loads_its_assets_without_a_cdn(client: Client) -> None:
 
 
 def test_unknown_api_paths_are_404_json(api: Any, alice: Any) -> None:
-    response = api(alice).get("/api/v1/deals")
+    response = api(alice).get("/api/v1/no-such-things")
     assert response.status_code == 404
     assert response.json()["errors"] == []
+
+
+def test_a_method_an_endpoint_lacks_is_405_json(api: Any, alice: Any) -> None:
+    response = api(alice).delete("/api/v1/contacts")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "method DELETE is not allowed here", "errors": []}

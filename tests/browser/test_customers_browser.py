@@ -58,12 +58,23 @@ def test_create_find_open_and_edit_a_contact(
 
     make_contact(alice, last_name="Другой", first_name="Контакт")
     make_contact(charlie, last_name="Чужой", first_name="Контакт")
+    from voronka.customers.services import company_create
+
+    company = company_create(actor=alice, data={"name": "Ромашка-Трейд", "owner_id": alice.pk})
+    company_create(actor=charlie, data={"name": "Ромашка-Чужая", "owner_id": charlie.pk})
     base = live_server.url
     sign_in(page, base, "alice", password)
 
     page.goto(f"{base}/customers/contacts/new/")
     page.get_by_label("Last name").fill("Браузеров")
     page.get_by_label("First name").fill("Пётр")
+    # The company picker searches as you type and offers only companies alice may see.
+    page.get_by_role("combobox", name="Company").fill("ромаш")
+    options = page.locator(".vk-lookup-list").get_by_role("option")
+    expect(options).to_have_count(1)
+    page.get_by_role("combobox", name="Company").press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("combobox", name="Company")).to_have_value("Ромашка-Трейд")
     page.locator("#id_phones_0_value").fill("8 (916) 123-45-67")
     page.get_by_role("button", name="Add another (E-mails)").click()
     page.locator("#id_emails_1_value").fill("petr@example.com")
@@ -75,6 +86,7 @@ def test_create_find_open_and_edit_a_contact(
     expect(page.get_by_role("link", name="petr@example.com")).to_be_visible()
     contact = Contact.objects.get(last_name="Браузеров")
     assert [p.phone for p in contact.phones.all()] == ["+79161234567"]
+    assert contact.company_id == company.pk
 
     page.goto(f"{base}/customers/contacts/")
     rows = page.locator("#list-results tbody tr")

@@ -309,3 +309,31 @@ def test_custom_fields_page_is_for_administrators(client: Any, admin: Any, alice
     )
     client.post(f"/customers/fields/{field.pk}/delete/")
     assert not CustomField.objects.exists()
+
+
+def test_company_picker_offers_only_visible_companies(
+    client: Any, alice: Any, charlie: Any, make_company: Any
+) -> None:
+    make_company(alice, name="Альфа Снаб")
+    make_company(charlie, name="Альфа Чужая")
+    client.force_login(alice)
+    html = client.get("/customers/companies/lookup/?q=альфа").content.decode()
+    assert "Альфа Снаб" in html
+    assert "Альфа Чужая" not in html
+    assert (
+        "No company matches." in client.get("/customers/companies/lookup/?q=zzzz").content.decode()
+    )
+
+
+def test_contact_form_keeps_the_chosen_company_on_an_error(
+    client: Any, alice: Any, make_company: Any
+) -> None:
+    company = make_company(alice, name="Бета Групп")
+    client.force_login(alice)
+    response = client.post(
+        "/customers/contacts/new/",
+        {"last_name": "", "first_name": "", "company_id": str(company.pk), "owner_id": alice.pk},
+    )
+    html = response.content.decode()
+    assert 'value="Бета Групп"' in html
+    assert f'name="company_id" value="{company.pk}"' in html

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
 from voronka.core.errors import ServiceValidationError
+from voronka.core.prefetch import prefetch
 
 M = TypeVar("M")
 
@@ -92,12 +93,15 @@ def keyset_page(
         except (TypeError, ValueError, DjangoValidationError) as exc:
             # A tampered cursor whose values do not fit the sort columns.
             raise ServiceValidationError.single("cursor", "malformed cursor") from exc
-    rows = list(qs[: limit + 1])
+    # Children are fetched for the page's rows only, by our own prefetch (see core.prefetch).
+    lookups = list(qs._prefetch_related_lookups)  # type: ignore[attr-defined]
+    rows = list(qs.prefetch_related(None)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode([_value(last, k.name) for k in keys])
+    prefetch(rows, lookups)
     return Page(items=rows, next_cursor=next_cursor)
 
 

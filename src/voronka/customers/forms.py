@@ -50,7 +50,7 @@ INPUTS: dict[str, tuple[Any, str, Any]] = {
     "last_name": (_("Last name"), "text", ""),
     "first_name": (_("First name"), "text", ""),
     "middle_name": (_("Middle name"), "text", ""),
-    "company_id": (_("Company"), "select", ""),
+    "company_id": (_("Company"), "lookup", _("Type a few letters of the name")),
     "position": (_("Position"), "text", ""),
     "birthday": (_("Birthday"), "date", ""),
     "owner_id": (_("Owner"), "select", ""),

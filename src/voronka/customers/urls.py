@@ -37,6 +37,7 @@ def _record_urls(kind: str, plural: str, list_name: str) -> list:
 
 
 urlpatterns = [
+    path("companies/lookup/", views.company_lookup, name="company_lookup"),
     *_record_urls("contact", "contacts", "contacts"),
     *_record_urls("company", "companies", "companies"),
     path("fields/", views_fields.custom_fields, name="custom_fields"),

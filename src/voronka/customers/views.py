@@ -7,7 +7,7 @@ through the services, and ServiceValidationError becomes a message next to the i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,18 +182,39 @@ def kind_urls(k: Kind) -> dict[str, str]:
     }
 
 
-def input_choices(k: Kind, user: Any, record: Any = None) -> dict[str, list[tuple[str, Any]]]:
+def input_choices(
+    k: Kind, user: Any, values: Mapping[str, Any] | None = None
+) -> dict[str, list[tuple[str, Any]]]:
+    """Options of the form's selects. The company is a lookup (typed, searched on the server),
+    so only the chosen company is given here, for its name."""
     owners = [("", "—")] + [
         (str(u.pk), str(u)) for u in users_active().order_by("last_name", "first_name", "id")
     ]
     choices: dict[str, list[tuple[str, Any]]] = {"owner_id": owners}
     if k.key == "contact":
-        companies = list(selectors.companies_visible_to(user).order_by("name", "id")[:500])
-        current = getattr(record, "company", None)
-        if current is not None and current not in companies:
-            companies.insert(0, current)
-        choices["company_id"] = [("", "—")] + [(str(c.pk), c.name) for c in companies]
+        chosen = str((values or {}).get("company_id") or "")
+        company = (
+            selectors.companies_visible_to(user).filter(pk=int(chosen)).only("name").first()
+            if chosen.isdigit()
+            else None
+        )
+        choices["company_id"] = [(chosen, company.name)] if company else []
     return choices
+
+
+@login_required
+def company_lookup(request: AuthedRequest) -> HttpResponse:
+    """Up to 10 companies matching ``q`` for the company picker (visible ones only)."""
+    q = request.GET.get("q", "").strip()
+    params = {"q": q, "limit": "10"} if q else {"limit": "10"}
+    try:
+        page = selectors.company_list(
+            request.user, selectors.parse_list_query(selectors.COMPANY_SPEC, params, request.user)
+        )
+        companies = page.items
+    except ServiceValidationError:
+        companies = []
+    return render(request, "customers/_lookup_options.html", {"items": companies, "q": q})
 
 
 # --- lists -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from voronka.core import services as core_services
 from voronka.core.custom_fields import definitions
 from voronka.core.errors import Forbidden, ServiceValidationError
 from voronka.core.models import Channel, CustomField, CustomFieldType
+from voronka.core.panels import panels_for
 from voronka.core.text import format_phone
 from voronka.core.timeline import timeline
 from voronka.customers import display, selectors
@@ -128,7 +129,7 @@ def _section_ctx(
     else:
         names = k.sections[name]
         ctx["inputs"] = build_inputs(
-            names, state, custom_fields=fields, choices=input_choices(k, request.user, record)
+            names, state, custom_fields=fields, choices=input_choices(k, request.user, state.values)
         )
         ctx["form_errors"] = state.unplaced_errors(names)
         ctx["editing"] = True
@@ -275,6 +276,7 @@ def record_card(request: AuthedRequest, kind: str, pk: int) -> HttpResponse:
         "sections": sections,
         "urls": kind_urls(k),
         "page_title": str(record),
+        "panels": panels_for(k.key, record.pk, request.user),
     }
     ctx["delete_url"] = reverse(f"customers:{k.key}_delete", args=[record.pk])
     ctx.update(_timeline_ctx(k, request, record))
@@ -387,7 +389,10 @@ def record_new(request: AuthedRequest, kind: str) -> HttpResponse:
         {
             "title": SECTION_TITLES[name],
             "inputs": build_inputs(
-                section, state, custom_fields=fields, choices=input_choices(k, request.user)
+                section,
+                state,
+                custom_fields=fields,
+                choices=input_choices(k, request.user, state.values),
             ),
         }
         for name, section in k.sections.items()

@@ -27,6 +27,8 @@ def _import_bench() -> Any:
                 "the bench package was not found: run voronka bench from a Voronka checkout"
             ) from None
         import bench.harness
+    import bench.workloads
+
     return bench
 
 

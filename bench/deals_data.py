@@ -1,0 +1,159 @@
+"""Deals for the bench database: as many deals as contacts, spread over two pipelines, each
+with the stage history the services would have written while it moved (entered/left times),
+one contact, an owner from the sales teams, and won/lost outcomes with lost reasons.
+
+The generator yields rows for ``sales_deal``, ``sales_deal_contacts`` and
+``sales_dealstagehistory`` in chunks; ``bench.dataset.build`` loads them like the contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DEAL_COLUMNS = [
+    "id", "title", "company_id", "pipeline_id", "stage_id", "amount", "currency_id",
+    "expected_close_date", "probability", "owner_id", "source", "custom", "lost_reason_id",
+    "lost_comment", "stage_entered_at", "closed_at", "created_at", "updated_at",
+]  # fmt: skip
+DEAL_CONTACT_COLUMNS = ["id", "deal_id", "contact_id"]
+HISTORY_COLUMNS = ["id", "deal_id", "stage_id", "entered_at", "left_at", "actor_id"]
+DEAL_TABLES = ["sales_deal", "sales_deal_contacts", "sales_dealstagehistory"]
+
+PRODUCTS = [
+    "Поставка оборудования", "Лицензии", "Внедрение CRM", "Техподдержка на год", "Консалтинг",
+    "Обучение персонала", "Аренда серверов", "Интеграция с 1С", "Hardware supply",
+    "Annual support", "Cloud subscription", "Onboarding",
+]  # fmt: skip
+DEAL_SOURCES = ["website", "referral", "cold call", "exhibition", "telegram", "e-mail"]
+START = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
+SPAN_SECONDS = 3 * 365 * 86400
+CHUNK = 20_000
+
+
+@dataclass
+class PipelineShape:
+    """The stages of one pipeline as the generator needs them."""
+
+    id: int
+    open_stages: list[int]  # in order
+    won: int
+    lost: int
+    share: float  # of all deals
+
+
+@dataclass
+class DealChunk:
+    deals: list[tuple[Any, ...]] = field(default_factory=list)
+    contacts: list[tuple[Any, ...]] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _stamp(moment: dt.datetime, postgres: bool) -> str:
+    text = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return text + "+00:00" if postgres else text
+
+
+def deal_chunks(
+    *,
+    count: int,
+    contacts: int,
+    company_names: Sequence[str],
+    pipelines: Sequence[PipelineShape],
+    owners: Sequence[int],
+    lost_reasons: Sequence[int],
+    postgres: bool,
+    rng: random.Random,
+) -> Iterator[DealChunk]:
+    step = SPAN_SECONDS / max(count, 1)
+    companies = len(company_names) - 1
+    history_id = 0
+    chunk = DealChunk()
+    cumulative = []
+    total = 0.0
+    for p in pipelines:
+        total += p.share
+        cumulative.append((total, p))
+    for i in range(1, count + 1):
+        roll = rng.random() * total
+        pipeline = next(p for bound, p in cumulative if roll <= bound)
+        created = START + dt.timedelta(seconds=(i + rng.random()) * step)
+        company_id = rng.randrange(1, companies + 1) if rng.random() < 0.85 else None
+        product = rng.choice(PRODUCTS)
+        title = f"{product} — {company_names[company_id]}" if company_id else product
+        currency = "RUB" if rng.random() < 0.85 else rng.choice(("USD", "EUR"))
+        amount = f"{rng.randrange(10, 5000) * 1000 if currency == 'RUB' else rng.randrange(1, 60) * 500}.00"
+        owner = rng.choice(owners) if rng.random() < 0.98 else None
+        # How far it got through the open stages, then the outcome.
+        reached = 1
+        while reached < len(pipeline.open_stages) and rng.random() < 0.6:
+            reached += 1
+        outcome = rng.random()
+        path = pipeline.open_stages[:reached]
+        lost_reason = None
+        closed: dt.datetime | None = None
+        if outcome < 0.25 and reached == len(pipeline.open_stages):
+            path = [*path, pipeline.won]
+        elif outcome < 0.55:
+            path = [*path, pipeline.lost]
+            lost_reason = rng.choice(lost_reasons)
+        moment = created
+        for n, stage_id in enumerate(path):
+            history_id += 1
+            left = moment + dt.timedelta(hours=rng.randrange(2, 24 * 20))
+            is_last = n == len(path) - 1
+            chunk.history.append((
+                history_id, i, stage_id, _stamp(moment, postgres),
+                None if is_last else _stamp(left, postgres), owner,
+            ))  # fmt: skip
+            if not is_last:
+                moment = left
+        if path[-1] in (pipeline.won, pipeline.lost):
+            closed = moment
+        close_date = (created + dt.timedelta(days=rng.randrange(14, 120))).date().isoformat()
+        chunk.deals.append((
+            i, title, company_id, pipeline.id, path[-1], amount, currency, close_date, None,
+            owner, rng.choice(DEAL_SOURCES), "{}", lost_reason, "",
+            _stamp(moment, postgres), _stamp(closed, postgres) if closed else None,
+            _stamp(created, postgres), _stamp(moment, postgres),
+        ))  # fmt: skip
+        chunk.contacts.append((i, i, rng.randrange(1, contacts + 1)))
+        if len(chunk.deals) >= CHUNK:
+            yield chunk
+            chunk = DealChunk()
+    if chunk.deals:
+        yield chunk
+
+
+def pipeline_shapes(admin: Any) -> list[PipelineShape]:
+    """The migration's default pipeline plus a second one made through the service."""
+    from voronka.sales.models import Pipeline, StageKind
+    from voronka.sales.services import pipeline_create
+
+    if Pipeline.objects.count() < 2:
+        pipeline_create(
+            actor=admin,
+            name="Тендеры",
+            stages=[
+                {"name": "Заявка", "probability": 10},
+                {"name": "Документы поданы", "probability": 30},
+                {"name": "Торги", "probability": 60},
+                {"name": "Контракт", "probability": 100, "kind": StageKind.WON},
+                {"name": "Не выиграли", "probability": 0, "kind": StageKind.LOST},
+            ],
+        )
+    shapes = []
+    for n, pipeline in enumerate(Pipeline.objects.order_by("position", "id")):
+        stages = list(pipeline.stages.order_by("position", "id"))
+        shapes.append(
+            PipelineShape(
+                id=pipeline.pk,
+                open_stages=[s.pk for s in stages if s.kind == StageKind.OPEN],
+                won=next(s.pk for s in stages if s.kind == StageKind.WON),
+                lost=next(s.pk for s in stages if s.kind == StageKind.LOST),
+                share=0.8 if n == 0 else 0.2,
+            )
+        )
+    return shapes

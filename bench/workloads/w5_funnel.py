@@ -1,0 +1,161 @@
+"""W5: the sales funnel over all deals of a pipeline, and the kanban board's first screen.
+
+Funnel, ours: ``analytics.funnel(user, DashboardFilter(pipeline))`` as the dashboard calls it.
+Baseline: the GROUP BY by hand — deals now in each stage (count, amount in the base currency)
+and, from the stage history, how many deals reached each stage (a deal that got to a later
+open or won stage passed the earlier ones). Both return the same figures, checked per stage.
+
+Kanban, ours: ``selectors.kanban`` (counts and sums per column and the first page of each
+column). Baseline: one GROUP BY for the headers and one ``LIMIT`` query per column."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bench.dataset import DatasetInfo
+from bench.workloads.common import (
+    RawSQL,
+    Result,
+    Settings,
+    compare_ids,
+    count_queries,
+    fresh_user,
+    peak_alloc_kb,
+    percentiles,
+    time_calls,
+    visible_owner_ids,
+)
+from voronka.sales.analytics import DashboardFilter, funnel
+from voronka.sales.models import Pipeline
+from voronka.sales.selectors import KANBAN_PAGE, kanban, parse_deal_query
+
+FUNNEL_TARGET = "p95 < 300 ms and ≤ 2× raw SQL"
+KANBAN_TARGET = "p95 < 300 ms and ≤ 2× raw SQL"
+
+
+def _owner_filter(raw: RawSQL, user: Any, column: str) -> tuple[str, list[Any]]:
+    owners = visible_owner_ids(raw, user)
+    if owners is None:
+        return "", []
+    return f" AND {column} IN ({raw.marks(owners)})", list(owners)
+
+
+def baseline_funnel(raw: RawSQL, user: Any, pipeline_id: int) -> list[tuple[int, int, int, int]]:
+    """(stage id, deals now there, amount in base currency rounded, deals that reached it)."""
+    owner_sql, owner_args = _owner_filter(raw, user, "d.owner_id")
+    stages = raw.fetch(
+        "SELECT id, position, kind FROM sales_stage WHERE pipeline_id = %s ORDER BY position, id",
+        [pipeline_id],
+    )
+    now = {
+        r[0]: (r[1], r[2])
+        for r in raw.fetch(
+            "SELECT d.stage_id, COUNT(*), SUM(d.amount * c.rate) FROM sales_deal d"
+            " JOIN sales_currency c ON c.code = d.currency_id"
+            f" WHERE d.pipeline_id = %s{owner_sql} GROUP BY d.stage_id",
+            [pipeline_id, *owner_args],
+        )
+    }
+    # Furthest open/won position each deal reached, then how many deals reached each position.
+    furthest = dict(
+        raw.fetch(
+            "SELECT m, COUNT(*) FROM (SELECT h.deal_id, MAX(s.position) AS m"
+            " FROM sales_dealstagehistory h JOIN sales_stage s ON s.id = h.stage_id"
+            " JOIN sales_deal d ON d.id = h.deal_id"
+            f" WHERE d.pipeline_id = %s{owner_sql} AND s.kind <> 'lost' GROUP BY h.deal_id) x"
+            " GROUP BY m",
+            [pipeline_id, *owner_args],
+        )
+    )
+    lost = dict(
+        raw.fetch(
+            "SELECT h.stage_id, COUNT(DISTINCT h.deal_id) FROM sales_dealstagehistory h"
+            " JOIN sales_stage s ON s.id = h.stage_id JOIN sales_deal d ON d.id = h.deal_id"
+            f" WHERE d.pipeline_id = %s{owner_sql} AND s.kind = 'lost' GROUP BY h.stage_id",
+            [pipeline_id, *owner_args],
+        )
+    )
+    rows = []
+    for stage_id, position, kind in stages:
+        count, amount = now.get(stage_id, (0, 0))
+        if kind == "lost":
+            reached = lost.get(stage_id, 0)
+        else:
+            reached = sum(n for pos, n in furthest.items() if pos >= position)
+        rows.append((stage_id, count, round(Decimal(str(amount or 0))), reached))
+    return rows
+
+
+def baseline_kanban(raw: RawSQL, user: Any, pipeline_id: int) -> list[int]:
+    """Headers by GROUP BY, then each column's first page with its company and owner."""
+    owner_sql, owner_args = _owner_filter(raw, user, "d.owner_id")
+    stages = raw.fetch(
+        "SELECT id FROM sales_stage WHERE pipeline_id = %s ORDER BY position, id", [pipeline_id]
+    )
+    raw.fetch(
+        "SELECT d.stage_id, COUNT(*), SUM(d.amount) FROM sales_deal d"
+        f" WHERE d.pipeline_id = %s{owner_sql} GROUP BY d.stage_id",
+        [pipeline_id, *owner_args],
+    )
+    ids: list[int] = []
+    for (stage_id,) in stages:
+        page = raw.fetch(
+            "SELECT d.id, d.title, d.amount, d.currency_id, d.expected_close_date,"
+            " d.updated_at, co.name, u.username, u.first_name, u.last_name FROM sales_deal d"
+            " LEFT JOIN customers_company co ON co.id = d.company_id"
+            " LEFT JOIN accounts_user u ON u.id = d.owner_id"
+            f" WHERE d.stage_id = %s{owner_sql} ORDER BY d.updated_at DESC, d.id DESC"
+            f" LIMIT {KANBAN_PAGE + 1}",
+            [stage_id, *owner_args],
+        )[:KANBAN_PAGE]
+        ids.extend(r[0] for r in page)
+    return ids
+
+
+def _ours_funnel(user: Any, pipeline: Pipeline) -> list[tuple[int, int, int, int]]:
+    user.__dict__.pop("_team_member_ids", None)
+    return [
+        (r.stage.pk, r.count, round(r.amount), r.reached)
+        for r in funnel(user, DashboardFilter(pipeline=pipeline))
+    ]
+
+
+def _ours_kanban(user: Any, pipeline: Pipeline) -> list[int]:
+    user.__dict__.pop("_team_member_ids", None)
+    columns = kanban(user, pipeline, parse_deal_query({}, user))
+    return [d.pk for column in columns for d in column.page.items]
+
+
+def run(info: DatasetInfo, db: str, settings: Settings) -> list[Result]:
+    raw = RawSQL()
+    pipeline = Pipeline.objects.get(pk=info.pipeline_id)
+    results: list[Result] = []
+    cases = (
+        ("funnel", FUNNEL_TARGET, _ours_funnel, baseline_funnel),
+        ("kanban first screen", KANBAN_TARGET, _ours_kanban, baseline_kanban),
+    )
+    for who, user_id in (("sales rep (team)", info.rep_id), ("administrator", info.admin_id)):
+        user = fresh_user(user_id)
+        for case, target, ours_fn, base_fn in cases:
+
+            def ours(fn: Any = ours_fn, user: Any = user) -> Any:
+                return fn(user, pipeline)
+
+            def baseline(fn: Any = base_fn, user: Any = user) -> Any:
+                return fn(raw, user, pipeline.pk)
+
+            compare_ids(f"W5 {case} as {who} on {db}", ours(), baseline())
+            ours_t = percentiles(time_calls(ours, settings))
+            base_t = percentiles(time_calls(baseline, settings))
+            raw.statements = 0
+            baseline()
+            result = Result(
+                workload="W5", case=case, db=db, user=who, ours=ours_t, baseline=base_t,
+                ratio=ours_t["p50"] / base_t["p50"] if base_t.get("p50") else None,
+                queries=count_queries(ours), baseline_queries=raw.statements,
+                peak_kb=peak_alloc_kb(ours), rows=len(ours()), target=target, ids_match=True,
+            )  # fmt: skip
+            result.passed = ours_t["p95"] < 300 and (result.ratio or 0) <= 2
+            results.append(result)
+    return results
