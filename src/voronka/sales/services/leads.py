@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from voronka.core import audit, events
+from voronka.core.actors import OnBehalfOf
 from voronka.core.custom_fields import clean_custom
 from voronka.core.errors import Collector, ServiceValidationError
 from voronka.core.models import Channel
@@ -218,7 +219,8 @@ def lead_convert(
         if lead.converted_at is not None:
             raise ServiceValidationError.single("status", _("this lead is already converted"))
         owner_id = lead.owner_id or getattr(actor, "pk", None)
-        system = _SystemActorFor(actor)
+        # Matched records may be ones the actor cannot see: they were found, not chosen.
+        system = OnBehalfOf(actor)
         company = find_company(lead.inn, lead.company_name)
         if company is None and (lead.company_name or lead.inn):
             company = company_create(actor=system, channel=channel, data={
@@ -283,19 +285,3 @@ def lead_convert(
             channel=channel,
         )
     return lead
-
-
-class _SystemActorFor:
-    """The actor for steps the conversion does on the user's behalf: the deal may link the
-    reused contact or company even when the user cannot see it (it was matched, not chosen)."""
-
-    def __init__(self, actor: Any) -> None:
-        self._actor = actor
-        self.pk = getattr(actor, "pk", None)
-        self.can_write = True
-        self.can_delete = False
-        self.is_admin = False
-        self.is_authenticated = True
-        self.is_active = True
-        self.visibility_scope = "all"
-        self.team_id = None
