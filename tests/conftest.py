@@ -9,6 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check results, not speed: a busy machine must not fail them.
+hypothesis_settings.register_profile(
+    "voronka", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("voronka")
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -13,6 +13,16 @@ from voronka.core.api import ApiRequest, StrictParser, install_error_handlers
 from voronka.core.api import custom_fields as custom_fields_router
 from voronka.core.errors import NotFound
 from voronka.customers.api import companies, contacts, search, tags
+from voronka.sales.api import (
+    activities,
+    deals,
+    invoices,
+    leads,
+    pipelines,
+    products,
+    quotes,
+    stages,
+)
 
 api = NinjaAPI(
     title="Voronka API",
@@ -20,7 +30,9 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=AUTH,
     parser=StrictParser(),
-    description="Contacts, companies, tags and custom fields of Voronka CRM. "
+    description="Contacts, companies, tags and custom fields, and sales: leads, pipelines, "
+    "deals with products, activities, quotes and invoices of Voronka CRM. "
+    "Money is a decimal string, dates are ISO 8601. "
     "Authenticate with `Authorization: Bearer <key>` (make a key on your profile page). "
     "See docs/api-guide.md for pagination, filters, errors and idempotency.",
 )
@@ -33,6 +45,14 @@ api.add_router("/custom-fields", custom_fields_router)
 api.add_router("/users", users)
 api.add_router("/teams", teams)
 api.add_router("/search", search)
+api.add_router("/leads", leads)
+api.add_router("/pipelines", pipelines)
+api.add_router("/stages", stages)
+api.add_router("/deals", deals)
+api.add_router("/products", products)
+api.add_router("/activities", activities)
+api.add_router("/quotes", quotes)
+api.add_router("/invoices", invoices)
 
 # Last, so it only catches what no router matched: unknown API paths answer JSON, not HTML.
 unknown = Router()

@@ -92,3 +92,29 @@ def test_same_seed_same_data_and_reruns_add(db: Any, capsys: Any) -> None:
     _load(capsys, "--seed", "6")
     assert Contact.objects.count() == 120
     assert ContactPhone.objects.filter(phone="+79161234567").count() == 1
+
+
+def test_demo_fills_the_sales_pipeline_without_setting_off_automation(db: Any, capsys: Any) -> None:
+    from voronka.core.models import OutboxEvent
+    from voronka.sales.models import Activity, Deal, DealStageHistory, Lead, SalesDocument
+
+    out = _load(capsys)
+    deals = Deal.objects.count()
+    assert deals == 12  # one per company at this size
+    assert re.search(rf"Also: {deals} deals, 30 leads, \d+ activities", out)
+    assert Lead.objects.count() == 30
+    assert Activity.objects.exists()
+    assert SalesDocument.objects.filter(kind="quote").exists()
+    kinds = set(Deal.objects.values_list("stage__kind", flat=True))
+    assert "open" in kinds
+    # Each deal's history starts when it was created, with time spent in every stage.
+    for deal in Deal.objects.all():
+        history = list(DealStageHistory.objects.filter(deal=deal).order_by("entered_at"))
+        assert history[0].entered_at == deal.created_at or history[0].entered_at >= deal.created_at
+        assert all(h.left_at is not None for h in history[:-1])
+    sales_events = OutboxEvent.objects.filter(
+        name__regex=r"^(deal|lead|activity|product|document|quote|invoice)\."
+    )
+    assert not sales_events.exists()
+    _load(capsys)  # a second run adds more and fails on nothing
+    assert Deal.objects.count() == 2 * deals

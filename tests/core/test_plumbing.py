@@ -47,7 +47,7 @@ def test_notes_keep_formatting_and_appear_on_the_timeline(alice: Any) -> None:
     note_create(
         record=contact, body="<p><b>Позвонить</b> в пятницу<script>x()</script></p>", actor=alice
     )
-    items = timeline(contact)
+    items = timeline(contact, alice)
     assert items[0].kind == "note"
     assert items[0].body_html == "<p><b>Позвонить</b> в пятницу</p>"
     assert {i.kind for i in items} == {"note", "change"}

@@ -338,3 +338,22 @@ def test_contact_form_keeps_the_chosen_company_on_an_error(
     html = response.content.decode()
     assert 'value="Бета Групп"' in html
     assert f'name="company_id" value="{company.pk}"' in html
+
+
+def test_timeline_leaves_out_activities_the_user_may_not_see(
+    client: Any, admin: Any, alice: Any, charlie: Any, make_contact: Any
+) -> None:
+    from voronka.sales.services import activity_create
+
+    contact = make_contact(alice, last_name="Общий")
+    activity_create(actor=alice, data={"subject": "Звонок Алисы", "contact_id": contact.pk})
+    activity_create(
+        actor=admin,
+        data={"subject": "Встреча Чарли", "contact_id": contact.pk, "owner_id": charlie.pk},
+    )
+    client.force_login(alice)
+    html = client.get(f"/customers/contacts/{contact.pk}/").content.decode()
+    assert "Звонок Алисы" in html
+    assert "Встреча Чарли" not in html
+    client.force_login(admin)
+    assert "Встреча Чарли" in client.get(f"/customers/contacts/{contact.pk}/").content.decode()

@@ -62,3 +62,36 @@ def test_a_reps_dashboard_counts_only_visible_deals(alice: Any, charlie: Any) ->
     mine = dashboard(alice, DashboardFilter())
     assert sum(r.count for r in mine.funnel) == 1
     assert sum(r.amount for r in mine.funnel) == Decimal("1.00")
+
+
+def test_funnel_runs_the_same_queries_for_three_stages_and_for_twelve(
+    alice: Any, admin: Any
+) -> None:
+    """One GROUP BY answers every stage: the query count does not grow with the stages."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from voronka.sales.analytics import funnel
+    from voronka.sales.services import pipeline_create
+
+    def counted(n_stages: int) -> tuple[int, list[Any]]:
+        specs = [{"name": f"S{i}", "probability": i} for i in range(n_stages - 2)]
+        specs += [{"name": "Won", "kind": "won"}, {"name": "Lost", "kind": "lost"}]
+        pipeline = pipeline_create(actor=admin, name=f"P{n_stages}", stages=specs)
+        s = list(pipeline.stages.order_by("position"))
+        for i in range(4):
+            deal = deal_create(actor=alice, data={"title": f"D{i}", "pipeline_id": pipeline.pk})
+            reason = LostReason.objects.first().pk if s[i + 1].kind == "lost" else None  # type: ignore[union-attr]
+            deal_move(actor=alice, deal=deal, stage_id=s[i + 1].pk, lost_reason_id=reason)
+        with CaptureQueriesContext(connection) as ctx:
+            rows = funnel(admin, DashboardFilter(pipeline=pipeline))
+        return len(ctx.captured_queries), rows
+
+    few, rows3 = counted(5)
+    many, rows12 = counted(12)
+    assert few == many
+    # S0, S1, S2, Won, Lost: the deals went to S1, S2, Won and Lost.
+    assert [r.reached for r in rows3] == [4, 3, 2, 1, 1]
+    assert [r.count for r in rows3] == [0, 1, 1, 1, 1]
+    assert [r.conversion for r in rows3[:4]] == [None, 0.75, pytest.approx(2 / 3), 0.5]
+    assert [r.reached for r in rows12[:5]] == [4, 4, 3, 2, 1]

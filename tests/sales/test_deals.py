@@ -84,9 +84,9 @@ def test_stage_history_records_time_in_each_stage(alice: Any) -> None:
     assert rows[0].left_at is not None and rows[1].left_at is not None and rows[2].left_at is None
 
 
-def test_line_items_set_the_amount(alice: Any) -> None:
+def test_line_items_set_the_amount(admin: Any, alice: Any) -> None:
     product = product_create(
-        actor=alice,
+        actor=admin,
         data={"sku": "SKU-1", "name": "Насос", "vat_rate": "20", "prices": {"RUB": "1999.99"}},
     )
     deal = deal_create(actor=alice, data={"title": "A", "lines": [

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from voronka.core.errors import ServiceValidationError
 from voronka.sales.models import Pipeline
-from voronka.sales.selectors import kanban, kanban_column, my_day, parse_deal_query
+from voronka.sales.selectors import deal_list, kanban, kanban_column, my_day, parse_deal_query
 from voronka.sales.services import activity_complete, activity_create, deal_create, deal_move
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +73,27 @@ def test_my_day(alice: Any, bob: Any) -> None:
     assert [a.subject for a in day.upcoming] == ["Потом"]
     assert [a.subject for a in day.today] == ["Сегодня"]
     assert late in day.overdue
+
+
+def test_deals_sorted_by_close_date_page_past_the_undated_ones(alice: Any) -> None:
+    import datetime as dt
+
+    from voronka.sales.services import deal_create
+
+    for i in range(3):
+        deal_create(actor=alice, data={"title": f"Без даты {i}"})
+    for day in (5, 6):
+        deal_create(
+            actor=alice,
+            data={"title": f"Дата {day}", "expected_close_date": dt.date(2026, 12, day)},
+        )
+    seen: list[str] = []
+    params: dict[str, str] = {"sort": "expected_close_date", "limit": "2"}
+    while True:
+        page = deal_list(alice, parse_deal_query(params, alice))
+        seen.extend(d.title for d in page.items)
+        if not page.next_cursor:
+            break
+        params["cursor"] = page.next_cursor
+    assert seen[:2] == ["Дата 5", "Дата 6"]
+    assert sorted(seen[2:]) == ["Без даты 0", "Без даты 1", "Без даты 2"]

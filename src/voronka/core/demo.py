@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,14 @@ from voronka.core.demo_data import (
 )
 from voronka.core.errors import Collector
 from voronka.core.events import json_safe
-from voronka.core.models import AuditAction, AuditEntry, Channel, CustomField, CustomFieldType
+from voronka.core.models import (
+    AuditAction,
+    AuditEntry,
+    Channel,
+    CustomField,
+    CustomFieldType,
+    OutboxEvent,
+)
 from voronka.core.text import normalize_email, normalize_phone, validate_url
 from voronka.customers import search_index
 from voronka.customers.models import (
@@ -91,6 +99,28 @@ class DemoResult:
     users: list[str] = field(default_factory=list)
     new_users: list[str] = field(default_factory=list)
     user_password: str | None = None
+    more: dict[str, int] = field(default_factory=dict)  # what later domains loaded, by name
+
+
+@dataclass
+class DemoContext:
+    """What a later domain's demo step gets: the people and the customers just loaded."""
+
+    rng: random.Random
+    users: list[Any]
+    company_ids: list[int]
+    contact_ids: list[int]
+    result: DemoResult
+
+
+DemoStep = Callable[[DemoContext], None]
+_steps: list[DemoStep] = []
+
+
+def register_step(step: DemoStep) -> None:
+    """Later domains (sales, …) add their demo records after the customers; core knows none."""
+    if step not in _steps:
+        _steps.append(step)
 
 
 class _Generator:
@@ -445,6 +475,14 @@ def generate(
             done += size
         _spread_dates(Contact, contact_ids, gen)
         result.contacts = done
+        first_event = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first()
+        users_now = users if with_users else []
+        context = DemoContext(gen.rng, users_now, [c.pk for c in company_rows], contact_ids, result)
+        for step in _steps:
+            step(context)
+        # Steps write through the services, which publish events; demo records must not set
+        # off automations or webhooks, so those events go.
+        OutboxEvent.objects.filter(id__gt=first_event or 0).delete()
         search_index.rebuild()
     return result
 

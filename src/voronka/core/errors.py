@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -24,12 +27,14 @@ class ServiceValidationError(Exception):
         return cls([FieldError(str(field), str(message))])
 
 
-class NotFound(Exception):
-    """The record does not exist or the user may not see it: both answer 404."""
+class NotFound(Http404):
+    """The record does not exist or the user may not see it: both answer 404. A subclass of
+    Django's Http404, so a view that lets it pass shows the 404 page."""
 
 
-class Forbidden(Exception):
-    """The user sees the record but may not do this to it (a read-only role writing, say)."""
+class Forbidden(PermissionDenied):
+    """The user sees the record but may not do this to it (a read-only role writing, say).
+    A subclass of PermissionDenied, so a view that lets it pass answers 403."""
 
 
 class Collector:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 @dataclass(frozen=True)
 class Panel:
-    entity: str  # "contact" or "company"
+    entity: str  # "contact", "company" or "deal"
     key: str  # unique per entity, used as the element id
     url_name: str  # reversed with the record's pk as the only argument
     order: int = 100

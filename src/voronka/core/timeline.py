@@ -26,7 +26,8 @@ class TimelineItem:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Provider = Callable[[models.Model, int], list[TimelineItem]]
+# (record, user, limit): a provider shows only what ``user`` may see of the record's items.
+Provider = Callable[[models.Model, Any, int], list[TimelineItem]]
 _providers: list[Provider] = []
 
 
@@ -35,7 +36,7 @@ def register_provider(provider: Provider) -> None:
         _providers.append(provider)
 
 
-def _notes(record: models.Model, limit: int) -> list[TimelineItem]:
+def _notes(record: models.Model, user: Any, limit: int) -> list[TimelineItem]:
     ct = ContentType.objects.get_for_model(record)
     notes = Note.objects.filter(content_type=ct, object_id=record.pk).select_related("author")
     return [
@@ -46,7 +47,7 @@ def _notes(record: models.Model, limit: int) -> list[TimelineItem]:
     ]
 
 
-def _changes(record: models.Model, limit: int) -> list[TimelineItem]:
+def _changes(record: models.Model, user: Any, limit: int) -> list[TimelineItem]:
     ct = ContentType.objects.get_for_model(record)
     entries = AuditEntry.objects.filter(content_type=ct, object_id=record.pk).select_related(
         "actor"
@@ -68,9 +69,11 @@ register_provider(_notes)
 register_provider(_changes)
 
 
-def timeline(record: models.Model, limit: int = 50) -> list[TimelineItem]:
+def timeline(record: models.Model, user: Any, limit: int = 50) -> list[TimelineItem]:
+    """The record's items newest first; the record itself must already be visible to ``user``,
+    and each provider leaves out items ``user`` may not see (another rep's activities)."""
     items: list[TimelineItem] = []
     for provider in _providers:
-        items.extend(provider(record, limit))
+        items.extend(provider(record, user, limit))
     items.sort(key=lambda i: i.when, reverse=True)
     return items[:limit]

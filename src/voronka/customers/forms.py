@@ -186,7 +186,7 @@ def map_errors(
 # --- from a record and from a POST -----------------------------------------------------------
 
 
-def _custom_initial(cf: CustomField, value: Any) -> Any:
+def custom_initial(cf: CustomField, value: Any) -> Any:
     if value is None:
         return [] if cf.type == T.MULTI_SELECT else ""
     if cf.type == T.BOOLEAN:
@@ -228,7 +228,7 @@ def initial_values(record: Any, custom_fields: Iterable[CustomField]) -> dict[st
             ]
     custom = record.custom or {}
     for cf in custom_fields:
-        values[f"custom.{cf.key}"] = _custom_initial(cf, custom.get(cf.key))
+        values[f"custom.{cf.key}"] = custom_initial(cf, custom.get(cf.key))
     return values
 
 

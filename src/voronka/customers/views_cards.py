@@ -229,7 +229,7 @@ def _change_rows(
 
 
 def _timeline_ctx(k: Kind, request: AuthedRequest, record: Any) -> dict[str, Any]:
-    items = timeline(record)
+    items = timeline(record, request.user)
     fields = definitions(k.entity)
     user_ids: set[Any] = set()
     company_ids: set[Any] = set()

@@ -4,12 +4,25 @@ dashboard counts only what the rep may see; amounts are converted to the base cu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -76,6 +89,30 @@ def scoped_deals(user: Any, flt: DashboardFilter) -> QuerySet[Deal]:
     return qs
 
 
+@dataclass(frozen=True)
+class StageTotal:
+    count: int = 0
+    amount: Decimal = ZERO  # in the base currency
+
+
+def stage_totals(
+    user: Any, pipeline: Pipeline, conditions: Iterable[Q] = ()
+) -> dict[int, StageTotal]:
+    """The kanban's column headers: count and base-currency sum of the visible deals per stage,
+    under the board's filters, in one GROUP BY (deals in other currencies add up correctly)."""
+    qs = Deal.objects.visible_to(user).filter(pipeline=pipeline)
+    for cond in conditions:
+        qs = qs.filter(cond)
+    rows = (
+        qs.values("stage_id")
+        .annotate(
+            n=Count("id"), total=Coalesce(Sum(base_amount()), Value(ZERO), output_field=MONEY)
+        )
+        .order_by()
+    )
+    return {r["stage_id"]: StageTotal(r["n"], r["total"] or ZERO) for r in rows}
+
+
 def _in_period(qs: QuerySet[Any], name: str, flt: DashboardFilter) -> QuerySet[Any]:
     if flt.date_from:
         qs = qs.filter(**{f"{name}__date__gte": flt.date_from})
@@ -84,64 +121,69 @@ def _in_period(qs: QuerySet[Any], name: str, flt: DashboardFilter) -> QuerySet[A
     return qs
 
 
+def _default_pipeline() -> Pipeline | None:
+    return Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.first()
+
+
 def funnel(user: Any, flt: DashboardFilter) -> list[FunnelRow]:
-    """Deals now in each stage (count, amount) and how many reached each stage at all."""
-    pipeline = (
-        flt.pipeline or Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.first()
-    )
+    """Deals now in each stage (count, amount) and how many reached each stage at all.
+
+    One GROUP BY answers every stage, so a pipeline with twenty stages costs what one with
+    three does. Each deal carries the furthest position it reached among the open and won
+    stages (reaching a later stage implies passing every earlier one, even a skipped one), and
+    one flag per lost stage saying whether it ever entered it; the rows are grouped by the
+    current stage and that furthest position."""
+    pipeline = flt.pipeline or _default_pipeline()
     if pipeline is None:
         return []
-    flt = DashboardFilter(
-        pipeline=pipeline,
-        date_from=flt.date_from,
-        date_to=flt.date_to,
-        team_id=flt.team_id,
-        owner_id=flt.owner_id,
-    )
+    flt = replace(flt, pipeline=pipeline)
     stages = list(pipeline.stages.order_by("position", "id"))
-    deals = _in_period(scoped_deals(user, flt), "created_at", flt)
-    current = {
-        row["stage_id"]: row
-        for row in deals.values("stage_id").annotate(
-            n=Count("id"), total=Coalesce(Sum(base_amount()), Value(ZERO), output_field=MONEY)
-        )
-    }
-    reached = dict(
-        DealStageHistory.objects.filter(deal__in=deals.values("id"))
-        .values("stage_id")
-        .annotate(n=Count("deal_id", distinct=True))
-        .values_list("stage_id", "n")
+    lost = [s for s in stages if s.kind == StageKind.LOST]
+    history = DealStageHistory.objects.filter(deal_id=OuterRef("pk"))
+    furthest = (
+        history.filter(stage__pipeline=pipeline)
+        .exclude(stage__kind=StageKind.LOST)
+        .values("deal_id")
+        .annotate(m=Max("stage__position"))
+        .values("m")
     )
-    rows = []
+    entered_lost = {
+        f"lost_{s.pk}": Count("id", filter=Exists(history.filter(stage_id=s.pk))) for s in lost
+    }
+    rows = (
+        _in_period(scoped_deals(user, flt), "created_at", flt)
+        .annotate(furthest=Subquery(furthest))
+        .values("stage_id", "furthest")
+        .annotate(
+            n=Count("id"),
+            total=Coalesce(Sum(base_amount()), Value(ZERO), output_field=MONEY),
+            **entered_lost,
+        )
+        .order_by()
+    )
+    current: dict[int, tuple[int, Decimal]] = {}
+    by_furthest: dict[int, int] = {}
+    lost_reached: dict[int, int] = {}
+    for row in rows:
+        n, total = current.get(row["stage_id"], (0, ZERO))
+        current[row["stage_id"]] = (n + row["n"], total + (row["total"] or ZERO))
+        if row["furthest"] is not None:
+            by_furthest[row["furthest"]] = by_furthest.get(row["furthest"], 0) + row["n"]
+        for s in lost:
+            lost_reached[s.pk] = lost_reached.get(s.pk, 0) + row[f"lost_{s.pk}"]
+    result = []
     previous: int | None = None
     for stage in stages:
-        row = FunnelRow(
-            stage=stage,
-            count=current.get(stage.pk, {}).get("n", 0),
-            amount=current.get(stage.pk, {}).get("total", ZERO) or ZERO,
-        )
-        if stage.kind == StageKind.OPEN or stage.kind == StageKind.WON:
-            # Reaching a later stage implies passing this one, even if it was skipped.
-            later = [
-                s.pk for s in stages if s.position >= stage.position and s.kind != StageKind.LOST
-            ]
-            row.reached = (
-                len(
-                    set(
-                        DealStageHistory.objects.filter(
-                            deal__in=deals.values("id"), stage_id__in=later
-                        ).values_list("deal_id", flat=True)
-                    )
-                )
-                if later
-                else 0
-            )
+        count, amount = current.get(stage.pk, (0, ZERO))
+        row = FunnelRow(stage=stage, count=count, amount=amount)
+        if stage.kind == StageKind.LOST:
+            row.reached = lost_reached.get(stage.pk, 0)
+        else:
+            row.reached = sum(n for pos, n in by_furthest.items() if pos >= stage.position)
             row.conversion = (row.reached / previous) if previous else None
             previous = row.reached
-        else:
-            row.reached = reached.get(stage.pk, 0)
-        rows.append(row)
-    return rows
+        result.append(row)
+    return result
 
 
 def dashboard(user: Any, flt: DashboardFilter) -> Dashboard:
@@ -216,8 +258,21 @@ def _person(row: Mapping[str, Any]) -> str:
     return name or row.get("owner__username") or "—"
 
 
-def this_month() -> tuple[dt.date, dt.date]:
-    today = timezone.localdate()
-    start = today.replace(day=1)
-    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return start, end
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def this_month(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or timezone.localdate()
+    return today.replace(day=1), _month_end(today)
+
+
+def this_quarter(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or timezone.localdate()
+    start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return start, _month_end(start.replace(month=start.month + 2))
+
+
+def this_year(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or timezone.localdate()
+    return today.replace(month=1, day=1), today.replace(month=12, day=31)

@@ -20,3 +20,14 @@ class SalesConfig(AppConfig):
         from voronka.sales.services import reminders_deliver_due
 
         periodic.register("sales.reminders", 15.0, reminders_deliver_due)
+
+        from voronka.core import demo
+        from voronka.sales import demo as sales_demo
+
+        demo.register_step(sales_demo.load)
+
+        from voronka.core.panels import Panel, register_panel
+
+        for entity in ("contact", "company"):
+            register_panel(Panel(entity, "deals", f"sales:{entity}_deals", order=10))
+            register_panel(Panel(entity, "activities", f"sales:{entity}_activities", order=20))

@@ -12,17 +12,27 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import DateField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from voronka.core.errors import Collector, NotFound
+from voronka.core.errors import Collector, Forbidden, NotFound
 from voronka.core.pagination import Page, SortKey, keyset_page
 from voronka.core.text import digits, fold
 from voronka.core.visibility import get_for_user
 from voronka.customers.models import Tag
-from voronka.sales.models import Activity, Deal, Lead, LeadStatus, Pipeline, Stage
+from voronka.sales.analytics import StageTotal, stage_totals
+from voronka.sales.models import (
+    Activity,
+    Deal,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    SalesDocument,
+    Stage,
+)
 
 KANBAN_PAGE = 20
 
@@ -52,6 +62,28 @@ def get_lead_for_user(user: Any, pk: Any, *, write: bool = False) -> Lead:
 
 def get_activity_for_user(user: Any, pk: Any, *, write: bool = False) -> Activity:
     return get_for_user(Activity.objects.select_related("owner"), user, pk, write=write)
+
+
+def documents_visible_to(user: Any, kind: str | None = None) -> QuerySet[SalesDocument]:
+    """A quote or invoice is as visible as its deal."""
+    qs = SalesDocument.objects.filter(deal__in=deals_visible_to(user).values("pk"))
+    return qs.filter(kind=kind) if kind else qs
+
+
+def get_document_for_user(
+    user: Any, pk: Any, *, kind: str | None = None, write: bool = False
+) -> SalesDocument:
+    """The document if its deal is visible (NotFound otherwise); with ``write``, changeable."""
+    qs = documents_visible_to(user, kind).select_related(
+        "deal", "deal__company", "currency", "template", "created_by"
+    )
+    try:
+        doc = qs.get(pk=int(pk))
+    except (ValueError, TypeError, SalesDocument.DoesNotExist) as exc:
+        raise NotFound(f"document {pk} not found") from exc
+    if write and not user.can_write:
+        raise Forbidden(_("your role is read-only"))
+    return doc
 
 
 def pipelines() -> QuerySet[Pipeline]:
@@ -84,13 +116,18 @@ class DealQuery:
     sort: list[SortKey] = field(default_factory=list)
     cursor: str | None = None
     limit: int = 50
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+
+# A deal without a close date sorts after every dated one (and a cursor can point past it).
+NO_CLOSE_DATE = dt.date(9999, 12, 31)
 
 
 DEAL_SORTS = {
     "updated_at": ["updated_at", "id"],
     "created_at": ["created_at", "id"],
     "amount": ["amount", "id"],
-    "expected_close_date": ["expected_close_date", "id"],
+    "expected_close_date": ["close_key", "id"],
     "title": ["title", "id"],
 }
 
@@ -174,6 +211,10 @@ def parse_deal_query(params: Mapping[str, Any], user: Any) -> DealQuery:
         errors.add("sort", _("cannot sort by %(name)s") % {"name": sort})
         names = DEAL_SORTS["updated_at"]
     query.sort = [SortKey(n, sort.startswith("-")) for n in names]
+    if "close_key" in names:
+        query.annotations["close_key"] = Coalesce(
+            "expected_close_date", Value(NO_CLOSE_DATE, output_field=DateField())
+        )
     query.cursor = _one(params, "cursor") or None
     if raw := _one(params, "limit"):
         limit = _int(errors, "limit", raw)
@@ -187,6 +228,8 @@ def parse_deal_query(params: Mapping[str, Any], user: Any) -> DealQuery:
 
 def _deals(user: Any, query: DealQuery) -> QuerySet[Deal]:
     qs = deals_visible_to(user)
+    if query.annotations:
+        qs = qs.annotate(**query.annotations)
     for cond in query.conditions:
         qs = qs.filter(cond)
     return qs
@@ -221,25 +264,20 @@ def kanban_column(
 def kanban(
     user: Any, pipeline: Pipeline, query: DealQuery, limit: int = KANBAN_PAGE
 ) -> list[KanbanColumn]:
+    """The board's first screen: each stage's count and base-currency sum under the filters
+    (one GROUP BY) and the first page of every column that has deals."""
     stages = list(pipeline.stages.order_by("position", "id"))
-    rows = (
-        _deals(user, query)
-        .filter(pipeline=pipeline)
-        .values("stage_id")
-        .annotate(n=Count("id"), total=Sum("amount"))
-    )
-    totals: dict[int, tuple[int, Decimal]] = {
-        r["stage_id"]: (r["n"], r["total"] or Decimal(0)) for r in rows
-    }
-    return [
-        KanbanColumn(
-            stage=stage,
-            count=totals.get(stage.pk, (0, Decimal(0)))[0],
-            total=totals.get(stage.pk, (0, Decimal(0)))[1],
-            page=kanban_column(user, stage, query, None, limit),
+    totals = stage_totals(user, pipeline, query.conditions)
+    columns = []
+    for stage in stages:
+        total = totals.get(stage.pk, StageTotal())
+        page: Page[Deal] = (
+            kanban_column(user, stage, query, None, limit)
+            if total.count
+            else Page(items=[], next_cursor=None)
         )
-        for stage in stages
-    ]
+        columns.append(KanbanColumn(stage=stage, count=total.count, total=total.amount, page=page))
+    return columns
 
 
 # --- leads ----------------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from voronka.core.timeline import TimelineItem, register_provider
 
 
-def _activities(record: models.Model, limit: int) -> list[TimelineItem]:
+def _activities(record: models.Model, user: Any, limit: int) -> list[TimelineItem]:
     from voronka.customers.models import Company, Contact
     from voronka.sales.models import Activity, Deal, Lead
 
@@ -15,7 +17,8 @@ def _activities(record: models.Model, limit: int) -> list[TimelineItem]:
     if field is None:
         return []
     rows = (
-        Activity.objects.filter(**{field: record})
+        Activity.objects.visible_to(user)
+        .filter(**{field: record})
         .select_related("owner")
         .order_by("-created_at")[:limit]
     )

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -161,7 +161,7 @@ def activity_update(
         before = activity_snapshot(activity)
         for name, value in values.items():
             setattr(activity, name, value)
-        if "remind_at" in values:
+        if "remind_at" in values and values["remind_at"] != before.get("remind_at"):
             activity.reminded_at = None  # a new reminder time fires again
         activity.save()
         if participants is not None:
@@ -231,7 +231,9 @@ def reminders_deliver_due(*, now: dt.datetime | None = None, limit: int = 500) -
             with override(user.language or None):
                 title = _("Reminder: %(subject)s") % {"subject": activity.subject}
                 when = (
-                    timezone.localtime(activity.due_at).strftime("%d.%m.%Y %H:%M")
+                    formats.date_format(
+                        timezone.localtime(activity.due_at), "SHORT_DATETIME_FORMAT"
+                    )
                     if activity.due_at
                     else ""
                 )

@@ -1,4 +1,8 @@
-"""Products and their prices per currency."""
+"""Products and their prices per currency.
+
+Everyone may read the catalog; changing it (prices above all) is for administrators and heads
+of sales. Marketers and support agents also see all records by default, but setting prices is
+not their job, so the check names the role rather than the scope."""
 
 from __future__ import annotations
 
@@ -9,13 +13,29 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from voronka.accounts.models import RoleCode
 from voronka.core import audit, events
-from voronka.core.errors import Collector
+from voronka.core.errors import Collector, Forbidden
 from voronka.core.models import Channel
 from voronka.sales.models import Currency, Product, ProductPrice
-from voronka.sales.services.common import clean_decimal, require_writer, unknown_fields
+from voronka.sales.services.common import clean_decimal, unknown_fields
 
 PRODUCT_FIELDS = {"sku", "name", "unit", "category", "vat_rate", "active", "description", "prices"}
+
+
+def can_edit_catalog(user: Any) -> bool:
+    """Administrators, and heads of sales whose role may write."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    role = user.role if user.role_id else None
+    return bool(role is not None and role.code == RoleCode.HEAD_OF_SALES and role.can_write)
+
+
+def require_catalog_editor(actor: Any) -> None:
+    if actor is not None and not can_edit_catalog(actor):
+        raise Forbidden(_("only administrators and heads of sales may change products"))
 
 
 def _clean_product(
@@ -65,7 +85,7 @@ def _clean_product(
 
 
 def product_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.UI) -> Product:
-    require_writer(actor)
+    require_catalog_editor(actor)
     values, errors = _clean_product(dict(data), instance=None)
     errors.raise_if_any()
     prices = values.pop("prices", {})
@@ -95,7 +115,7 @@ def product_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channe
 def product_update(
     *, actor: Any, product: Product, changes: Mapping[str, Any], channel: str = Channel.UI
 ) -> Product:
-    require_writer(actor)
+    require_catalog_editor(actor)
     values, errors = _clean_product(dict(changes), instance=product)
     errors.raise_if_any()
     prices = values.pop("prices", None)

@@ -332,7 +332,7 @@ def _clean_deal(
     return data, errors, stage
 
 
-def _missing_required(deal: Deal, stage: Stage) -> list[str]:
+def deal_missing_required(deal: Deal, stage: Stage) -> list[str]:
     """Fields the stage requires that the deal leaves empty, named as the API names them."""
     missing = []
     for name in stage.required_fields:
@@ -431,7 +431,7 @@ def deal_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.U
             deal.tags.set(tags_get_or_create(values["tags"]))
         if "lines" in values:
             _write_lines(deal, values["lines"])
-        for name in _missing_required(deal, stage):
+        for name in deal_missing_required(deal, stage):
             errors.add(name, _("required in stage “%(stage)s”") % {"stage": stage.name})
         _refuse(errors)
         _enter_stage(deal, stage, actor=actor, now=now)
@@ -478,7 +478,7 @@ def deal_update(
         if "lines" in values:
             _write_lines(deal, values["lines"])
         if moved:
-            for name in _missing_required(deal, new_stage):
+            for name in deal_missing_required(deal, new_stage):
                 errors.add(name, _("required in stage “%(stage)s”") % {"stage": new_stage.name})
         _refuse(errors)
         if moved:

@@ -206,7 +206,8 @@ def find_company(inn: str, name: str) -> Company | None:
 
 def lead_convert(
     *, actor: Any, lead: Lead, create_deal: bool = True, deal_title: str = "",
-    pipeline_id: int | None = None, amount: Any = None, channel: str = Channel.UI,
+    pipeline_id: int | None = None, amount: Any = None, currency: str | None = None,
+    channel: str = Channel.UI,
 ) -> Lead:  # fmt: skip
     """Turn a lead into a contact (reused when it exists), a company and a deal, in one step."""
     require_writer(actor)
@@ -264,6 +265,8 @@ def lead_convert(
                 deal_data["pipeline_id"] = pipeline_id
             if amount not in (None, ""):
                 deal_data["amount"] = amount
+            if currency:
+                deal_data["currency"] = currency
             deal = deal_create(actor=system, data=deal_data, channel=channel)
         lead.status = LeadStatus.QUALIFIED
         lead.converted_contact = contact

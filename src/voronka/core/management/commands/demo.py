@@ -54,6 +54,10 @@ class Command(BaseCommand):
                 f"in {elapsed:.1f} s."
             )
         )
+        if result.more:
+            self.stdout.write(
+                "Also: " + ", ".join(f"{count} {name}" for name, count in result.more.items())
+            )
         if result.new_users:
             self.stdout.write(
                 f"Demo users: {', '.join(result.new_users)} (password: {result.user_password})"

@@ -208,7 +208,9 @@ class Command(BaseCommand):
 
         companies = int(os.environ.get("VORONKA_DEMO_COMPANIES", "200"))
         contacts = int(os.environ.get("VORONKA_DEMO_CONTACTS", "1000"))
-        self.stdout.write(f"Loading demo data ({companies} companies, {contacts} contacts)…")
+        self.stdout.write(
+            f"Loading demo data ({companies} companies, {contacts} contacts, and sales)…"
+        )
         self.stdout.flush()
         result = generate(companies=companies, contacts=contacts)
         return [
