@@ -246,6 +246,7 @@ def child(args: argparse.Namespace) -> int:
         w2_search,
         w4_api,
         w5_funnel,
+        w6_events,
         w7_mix,
         w8_export,
     )
@@ -275,6 +276,7 @@ def child(args: argparse.Namespace) -> int:
         "W1": lambda: w1_list.run(info, db, settings),
         "W2": lambda: w2_search.run(info, db, settings),
         "W5": lambda: w5_funnel.run(info, db, settings),
+        "W6": lambda: w6_events.run(info, db, settings),
         "W8": lambda: w8_export.run(info, db, settings),
         "W4": lambda: w4_api.run(info, db, settings, workdir),
         "W7": lambda: w7_mix.run(info, db, settings, workdir),

@@ -119,6 +119,16 @@ def make_company(db: Any) -> Callable[..., Any]:
     return make
 
 
+@pytest.fixture(autouse=True)
+def english_outside_requests() -> Any:
+    """Code run outside a request (services called by a test) speaks English, the language
+    the tests assert in; a request still gets its user's or the site's language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def api_key_for(db: Any) -> Callable[[Any], str]:
     from voronka.accounts.services import apikey_create

@@ -14,5 +14,4 @@ WORKLOADS: dict[str, str] = {
 }
 NOT_YET_BUILT = {
     "W3": "imports do not exist yet",
-    "W6": "automation does not exist yet",
 }

@@ -9,10 +9,14 @@ from __future__ import annotations
 from ninja import NinjaAPI, Router
 
 from voronka.accounts.api import AUTH, teams, users
+from voronka.automation.api import automation
+from voronka.channels.api import lead_sources, web_forms
 from voronka.core.api import ApiRequest, StrictParser, install_error_handlers
 from voronka.core.api import custom_fields as custom_fields_router
 from voronka.core.errors import NotFound
 from voronka.customers.api import companies, contacts, search, tags
+from voronka.customers.api_merge import companies_merge, contacts_merge
+from voronka.messaging.api import message_templates, messages
 from voronka.sales.api import (
     activities,
     deals,
@@ -53,6 +57,14 @@ api.add_router("/products", products)
 api.add_router("/activities", activities)
 api.add_router("/quotes", quotes)
 api.add_router("/invoices", invoices)
+
+api.add_router("/contacts", contacts_merge)
+api.add_router("/companies", companies_merge)
+api.add_router("/web-forms", web_forms)
+api.add_router("/lead-sources", lead_sources)
+api.add_router("/message-templates", message_templates)
+api.add_router("/messages", messages)
+api.add_router("/automation", automation)
 
 # Last, so it only catches what no router matched: unknown API paths answer JSON, not HTML.
 unknown = Router()

@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "voronka.accounts",
     "voronka.customers",
     "voronka.sales",
+    "voronka.channels",
+    "voronka.messaging",
+    "voronka.webhooks",
+    "voronka.automation",
     "voronka.web",
 ]
 
@@ -161,6 +165,18 @@ USE_I18N = True
 USE_TZ = True
 USE_THOUSAND_SEPARATOR = True
 PHONE_REGION = os.environ.get("VORONKA_PHONE_REGION", "RU").upper()
+
+# --- channels, messaging, automation ------------------------------------------------------
+# The public address, for links that leave the CRM (unsubscribe links, quote links in mail).
+VORONKA_BASE_URL = os.environ.get("VORONKA_BASE_URL", "http://localhost:8000").rstrip("/")
+# SMS gateway: smsru://API_ID@ or smsc://LOGIN:PASSWORD@ (empty: messages are only logged).
+VORONKA_SMS_URL = os.environ.get("VORONKA_SMS_URL", "")
+# How many trusted reverse proxies stand before the server (for the visitor's IP in X-F-F).
+VORONKA_NUM_PROXIES = int(os.environ.get("VORONKA_NUM_PROXIES", "0") or 0)
+# VORONKA_WEBHOOK_ALLOW_HOSTS is read from the environment by voronka.webhooks.http itself.
+VORONKA_AUTOMATION_MAX_RUNS_PER_HOUR = int(
+    os.environ.get("VORONKA_AUTOMATION_MAX_RUNS_PER_HOUR", "10")
+)
 
 # --- static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

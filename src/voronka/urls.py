@@ -11,5 +11,9 @@ urlpatterns = [
     path("accounts/", include("voronka.accounts.urls")),
     path("customers/", include("voronka.customers.urls")),
     path("sales/", include("voronka.sales.urls")),
+    path("channels/", include("voronka.channels.urls")),
+    path("messaging/", include("voronka.messaging.urls")),
+    path("webhooks/", include("voronka.webhooks.urls")),
+    path("automation/", include("voronka.automation.urls")),
     path("", include("voronka.web.urls")),
 ]

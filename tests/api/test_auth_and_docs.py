@@ -144,4 +144,5 @@ def test_a_method_an_endpoint_lacks_is_405_json(api: Any, alice: Any) -> None:
     response = api(alice).delete("/api/v1/contacts")
     assert response.status_code == 405
     assert response["Content-Type"].startswith("application/json")
-    assert response.json() == {"detail": "method DELETE is not allowed here", "errors": []}
+    body = response.json()
+    assert "DELETE" in body["detail"] and body["errors"] == []

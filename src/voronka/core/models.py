@@ -200,3 +200,56 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConsumerReceipt(models.Model):
+    """Proof that one consumer is done with one outbox event, written in the same transaction
+    as the handler's own rows: a redelivered event finds its receipt and has no second effect.
+
+    ``ok`` is false when the dispatcher gave up after the last attempt (the error is in
+    :class:`ConsumerFailure`); a retry from the jobs page replaces the receipt."""
+
+    consumer = models.CharField(max_length=64)
+    event_id = models.BigIntegerField()
+    ok = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consumer", "event_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="receipt_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}#{self.event_id}"
+
+
+class ConsumerFailureStatus(models.TextChoices):
+    RETRYING = "retrying", _("retrying")
+    FAILED = "failed", _("failed")
+    RESOLVED = "resolved", _("resolved")
+
+
+class ConsumerFailure(models.Model):
+    """A handler that raised on an event: how often, the last error and when to try again.
+    Shown on the jobs page so an administrator sees what a consumer skipped."""
+
+    consumer = models.CharField(max_length=64)
+    event_id = models.BigIntegerField()
+    status = models.CharField(
+        max_length=16, choices=ConsumerFailureStatus.choices, default=ConsumerFailureStatus.RETRYING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="consumer_failure_uniq")
+        ]
+        indexes = [models.Index(fields=["status", "-updated_at"], name="consumer_failure_st_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}#{self.event_id} {self.status}"

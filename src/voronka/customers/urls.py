@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from voronka.customers import views, views_cards, views_fields
+from voronka.customers import urls_merge, views, views_cards, views_fields
 
 app_name = "customers"
 
@@ -43,4 +43,5 @@ urlpatterns = [
     path("fields/", views_fields.custom_fields, name="custom_fields"),
     path("fields/<int:pk>/", views_fields.custom_field_edit, name="custom_field_edit"),
     path("fields/<int:pk>/delete/", views_fields.custom_field_delete, name="custom_field_delete"),
+    *urls_merge.urlpatterns,
 ]

@@ -45,6 +45,7 @@ from voronka.customers.views import (
     kind_urls,
     load_record,
 )
+from voronka.customers.views_merge import merge_history_rows
 
 
 def _value(value: Any) -> Any:
@@ -253,6 +254,8 @@ def _timeline_ctx(k: Kind, request: AuthedRequest, record: Any) -> dict[str, Any
         rows = []
         if item.kind == "change" and item.extra.get("action") == "update":
             rows = _change_rows(k, item.extra.get("changes") or {}, fields, names)
+        elif item.kind == "change" and item.extra.get("action") == "merge":
+            rows = merge_history_rows(k.entity, item.extra.get("changes") or {})
         entries.append({"item": item, "changes": rows})
     return {
         "k": k,

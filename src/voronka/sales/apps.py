@@ -31,3 +31,7 @@ class SalesConfig(AppConfig):
         for entity in ("contact", "company"):
             register_panel(Panel(entity, "deals", f"sales:{entity}_deals", order=10))
             register_panel(Panel(entity, "activities", f"sales:{entity}_activities", order=20))
+
+        from voronka.sales import merge_movers
+
+        merge_movers.register()

@@ -16,10 +16,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import OperationalError, close_old_connections
 
 # Set by ``voronka serve`` for its child: the worker stops when that parent is gone, so a
 # server killed with SIGKILL leaves no orphan worker behind.
 PARENT_PID_ENV = "VORONKA_WORKER_PARENT_PID"
+
+
+log = logging.getLogger("voronka.worker")
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -64,16 +68,24 @@ class Command(BaseCommand):
     def _run_tasks(self, options: dict[str, Any]) -> None:
         backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
         if backend == "django_tasks_db.DatabaseBackend":
-            call_command(
-                "db_worker",
-                queue_name=options["queue"],
-                interval=options["interval"],
-                batch=options["batch"],
-                reload=False,
-                startup_delay=False,
-                verbosity=options["verbosity"],
-            )
-            return
+            while True:
+                try:
+                    call_command(
+                        "db_worker",
+                        queue_name=options["queue"],
+                        interval=options["interval"],
+                        batch=options["batch"],
+                        reload=False,
+                        startup_delay=False,
+                        verbosity=options["verbosity"],
+                    )
+                    return
+                except OperationalError as exc:
+                    # SQLite answers "database is locked" under write contention; the task
+                    # rows are durable, so the loop starts again instead of the worker dying.
+                    log.warning("task loop stopped (%s); starting it again", exc)
+                    close_old_connections()
+                    time.sleep(1.0)
         if "rqworker" in _commands():
             queues = [] if options["queue"] == "*" else options["queue"].split(",")
             call_command("rqworker", *queues, burst=options["batch"])

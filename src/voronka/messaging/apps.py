@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "voronka.messaging"
+    label = "messaging"
+    verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from voronka.core import periodic
+        from voronka.core.panels import Panel, register_panel
+        from voronka.messaging import timeline_provider
+        from voronka.messaging.delivery import deliver_due
+
+        periodic.register("messaging.deliver", 10.0, deliver_due)
+        timeline_provider.register()
+        register_panel(Panel("contact", "messages", "messaging:contact_messages", order=30))
