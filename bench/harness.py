@@ -244,6 +244,7 @@ def child(args: argparse.Namespace) -> int:
         NOT_YET_BUILT,
         w1_list,
         w2_search,
+        w3_import,
         w4_api,
         w5_funnel,
         w6_events,
@@ -280,6 +281,8 @@ def child(args: argparse.Namespace) -> int:
         "W8": lambda: w8_export.run(info, db, settings),
         "W4": lambda: w4_api.run(info, db, settings, workdir),
         "W7": lambda: w7_mix.run(info, db, settings, workdir),
+        # Last: it creates contacts (then undoes them), which the others must not see.
+        "W3": lambda: w3_import.run(info, db, settings),
     }
     for workload, runner in runners.items():
         if selected and workload not in selected:

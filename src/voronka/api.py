@@ -16,6 +16,7 @@ from voronka.core.api import custom_fields as custom_fields_router
 from voronka.core.errors import NotFound
 from voronka.customers.api import companies, contacts, search, tags
 from voronka.customers.api_merge import companies_merge, contacts_merge
+from voronka.imports.api import imports
 from voronka.messaging.api import message_templates, messages
 from voronka.sales.api import (
     activities,
@@ -60,6 +61,7 @@ api.add_router("/invoices", invoices)
 
 api.add_router("/contacts", contacts_merge)
 api.add_router("/companies", companies_merge)
+api.add_router("/imports", imports)
 api.add_router("/web-forms", web_forms)
 api.add_router("/lead-sources", lead_sources)
 api.add_router("/message-templates", message_templates)

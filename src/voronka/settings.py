@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "voronka.customers",
     "voronka.sales",
     "voronka.channels",
+    "voronka.imports",
     "voronka.messaging",
     "voronka.webhooks",
     "voronka.automation",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/", include("voronka.customers.urls")),
     path("sales/", include("voronka.sales.urls")),
     path("channels/", include("voronka.channels.urls")),
+    path("imports/", include("voronka.imports.urls")),
     path("messaging/", include("voronka.messaging.urls")),
     path("webhooks/", include("voronka.webhooks.urls")),
     path("automation/", include("voronka.automation.urls")),

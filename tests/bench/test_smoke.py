@@ -47,8 +47,8 @@ def _check(report: dict, db: str) -> None:
     for row in rows:
         by_workload.setdefault(row["workload"], []).append(row)
     assert sorted(by_workload) == ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"]
-    for workload in ("W3",):
-        assert [r["status"] for r in by_workload[workload]] == ["not yet built"]
+    assert [r["status"] for r in by_workload["W3"]] == ["measured", "measured"]
+    assert by_workload["W3"][0]["ids_match"] is True  # created = the baseline's new rows
     for workload in ("W1", "W2", "W5", "W8"):
         for row in by_workload[workload]:
             assert row["status"] == "measured", row
