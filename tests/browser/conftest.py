@@ -1,15 +1,15 @@
-"""What every browser test needs: Debian's Chromium driven by Playwright, and signing in."""
+"""What every browser test needs: Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 
 @pytest.fixture
-def browser_page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A desktop-sized page in /usr/bin/chromium (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
 
@@ -24,15 +24,3 @@ def browser_page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
         page.set_default_timeout(20_000)
         yield page
         browser.close()
-
-
-@pytest.fixture
-def signed_in(password: str) -> Callable[[Any, str, str], None]:
-    def sign_in(page: Any, base: str, login: str) -> None:
-        page.goto(f"{base}/accounts/login/")
-        page.get_by_label("Username or e-mail").fill(login)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/")
-
-    return sign_in

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import sign_in
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -26,16 +28,16 @@ def _won_count(page: Any, base: str) -> int:
 
 
 def test_lead_to_won_deal_moves_the_dashboard(
-    browser_page: Any, signed_in: Any, live_server: Any, alice: Any
+    page: Any, live_server: Any, alice: Any, password: str
 ) -> None:
     from playwright.sync_api import expect
 
     from voronka.sales.models import Deal, Lead, Pipeline, StageKind
 
-    page, base = browser_page, live_server.url
+    base = live_server.url
     stages = list(Pipeline.objects.get(is_default=True).stages.order_by("position", "id"))
     won = next(s for s in stages if s.kind == StageKind.WON)
-    signed_in(page, base, "alice")
+    sign_in(page, base, "alice", password)
     assert _won_count(page, base) == 0
 
     page.goto(f"{base}/sales/leads/new/")
