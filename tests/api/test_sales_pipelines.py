@@ -132,6 +132,18 @@ def test_a_stage_holding_deals_is_not_deleted(api: Any, admin: Any, alice: Any) 
     assert refused.json()["errors"][0]["field"] == "pipeline"
 
 
+def test_a_stage_holding_deals_keeps_its_kind(api: Any, admin: Any, alice: Any) -> None:
+    from voronka.sales.services import deal_create
+
+    deal = deal_create(actor=alice, data={"title": "X"})
+    response = api(admin).patch(f"/api/v1/stages/{deal.stage_id}", {"kind": "won"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "kind"
+    assert Stage.objects.get(pk=deal.stage_id).kind == "open"
+    renamed = api(admin).patch(f"/api/v1/stages/{deal.stage_id}", {"name": "Первый звонок"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Первый звонок"
+
+
 @pytest.mark.parametrize("role", ["sales_rep", "read_only"])
 def test_only_administrators_change_pipelines(api: Any, make_user: Any, role: str) -> None:
     client = api(make_user("someone", role=role))

@@ -9,7 +9,7 @@ import pytest
 from voronka.channels.models import LeadSource, WebForm
 from voronka.channels.services import Visit, form_submit, secret_matches
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.api_urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_forms_create_read_update_list(api: Any, admin: Any) -> None:

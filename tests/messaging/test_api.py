@@ -7,7 +7,7 @@ import pytest
 
 from voronka.messaging.models import OutgoingMessage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.messaging.api_urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_templates_crud(api, admin, alice) -> None:

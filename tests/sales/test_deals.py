@@ -11,7 +11,7 @@ from voronka.core.errors import NotFound, ServiceValidationError
 from voronka.core.models import OutboxEvent
 from voronka.sales.models import Deal, DealStageHistory, LostReason, Pipeline, Stage, StageKind
 from voronka.sales.selectors import deals_visible_to, get_deal_for_user
-from voronka.sales.services import deal_create, deal_move, deal_update, product_create, stage_update
+from voronka.sales.services import deal_create, deal_move, deal_update, product_create, stage_change
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_new_deal_lands_in_the_first_stage_of_the_default_pipeline(alice: Any) -
 
 def test_required_field_refuses_the_move_and_changes_nothing(admin: Any, alice: Any) -> None:
     target = stage("open", 2)
-    stage_update(
+    stage_change(
         actor=admin, stage=target, changes={"required_fields": ["amount", "expected_close_date"]}
     )
     deal = deal_create(actor=alice, data={"title": "Поставка"})

@@ -347,8 +347,9 @@ def read_stage(request: ApiRequest, stage_id: int) -> dict[str, Any]:
 
 @stages.patch("/{stage_id}", response={200: StageOut, **ERRORS})
 def update_stage(request: ApiRequest, stage_id: int, payload: StagePatch) -> dict[str, Any]:
-    """Administrators only; only the keys sent change."""
-    stage = services.stage_update(
+    """Administrators only; only the keys sent change. A stage's kind stays while deals are
+    in it or while it is its pipeline's last stage of that kind (422)."""
+    stage = services.stage_change(
         actor=request.auth, stage=_stage(stage_id), changes=_body(payload)
     )
     return stage_out(stage)

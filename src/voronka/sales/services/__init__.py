@@ -14,10 +14,7 @@ from voronka.sales.services.deals import (
     deal_move,
     deal_update,
     pipeline_create,
-    stage_create,
-    stage_delete,
     stage_reorder,
-    stage_update,
 )
 from voronka.sales.services.documents import (
     PdfUnavailable,
@@ -87,10 +84,7 @@ __all__ = [
     "reminders_deliver_due",
     "stage_add",
     "stage_change",
-    "stage_create",
-    "stage_delete",
     "stage_remove",
     "stage_reorder",
     "stage_shift",
-    "stage_update",
 ]  # fmt: skip

@@ -25,23 +25,6 @@ SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
 
 
 @pytest.fixture
-def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-
-
-@pytest.fixture
 def other_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A static website on 127.0.0.1 (the live server answers on localhost: another origin)."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
