@@ -126,8 +126,16 @@ def _is_date_field(model: Any, name: str) -> bool:
 
 
 def _date_candidates(rule: Rule, now: dt.datetime) -> list[tuple[Any, str]]:
-    """(record, occurrence) pairs whose fire moment lies in the catch-up window up to now."""
+    """(record, occurrence) pairs whose fire moment lies in the catch-up window up to now.
+
+    For a day (a birthday, a close date) the window never reaches back before the rule was
+    made: a birthday rule installed today greets today's birthdays, not yesterday's. An
+    instant (a meeting's start) still fires late within the window, as a reminder that is
+    late but before the meeting is still worth having."""
     trigger = rule.trigger
+    since = now - CATCH_UP
+    if rule.created_at and since < rule.created_at <= now:
+        since = rule.created_at
     spec = ENTITIES[trigger["entity"]]
     model, name = spec.model(), trigger["field"]
     sign = -1 if trigger.get("direction", "before") == "before" else 1
@@ -138,6 +146,8 @@ def _date_candidates(rule: Rule, now: dt.datetime) -> list[tuple[Any, str]]:
         today = timezone.localdate(now)
         for back in range(CATCH_UP.days + 1):
             fire = today - dt.timedelta(days=back)
+            if fire < timezone.localdate(since):
+                continue
             occurs = fire - sign * offset
             if spec.key == "contact" and name == "birthday":
                 qs = model.objects.filter(birthday__month=occurs.month, birthday__day=occurs.day)
