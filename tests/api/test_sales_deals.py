@@ -156,10 +156,10 @@ def test_lost_needs_a_reason(api: Any, alice: Any) -> None:
 def test_a_move_refused_by_required_fields_names_them_and_changes_nothing(
     api: Any, admin: Any, alice: Any, sales_rows: Callable[[], dict[str, int]], key: str | None
 ) -> None:
-    from voronka.sales.services import stage_update
+    from voronka.sales.services import stage_change
 
     target = stage(2)
-    stage_update(actor=admin, stage=target, changes={
+    stage_change(actor=admin, stage=target, changes={
         "required_fields": ["amount", "expected_close_date", "company"],
     })  # fmt: skip
     deal = make_deal(alice)

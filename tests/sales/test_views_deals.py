@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from voronka.sales.models import Deal, DealStageHistory, LostReason, Pipeline, Stage, StageKind
-from voronka.sales.services import deal_create, product_create, stage_update
+from voronka.sales.services import deal_create, product_create, stage_change
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -73,7 +73,7 @@ def test_list_pages_with_htmx(client: Any, alice: Any) -> None:
 
 
 def test_card_shows_stage_bar_checklist_and_panels(client: Any, alice: Any, admin: Any) -> None:
-    stage_update(actor=admin, stage=open_stage(2), changes={"required_fields": ["amount"]})
+    stage_change(actor=admin, stage=open_stage(2), changes={"required_fields": ["amount"]})
     deal = make_deal(alice, amount="0", source="expo")
     client.force_login(alice)
     html = client.get(f"/sales/deals/{deal.pk}/").content.decode()
@@ -140,7 +140,7 @@ def test_move_to_the_next_stage_and_refused_move_changes_nothing(
     client: Any, alice: Any, admin: Any
 ) -> None:
     target = open_stage(2)
-    stage_update(
+    stage_change(
         actor=admin, stage=target, changes={"required_fields": ["amount", "expected_close_date"]}
     )
     deal = make_deal(alice)
