@@ -17,6 +17,7 @@ from voronka.core.errors import NotFound
 from voronka.customers.api import companies, contacts, search, tags
 from voronka.customers.api_merge import companies_merge, contacts_merge
 from voronka.imports.api import imports
+from voronka.inbox.api import conversations
 from voronka.messaging.api import message_templates, messages
 from voronka.sales.api import (
     activities,
@@ -28,6 +29,8 @@ from voronka.sales.api import (
     quotes,
     stages,
 )
+from voronka.telegram.api import telegram_bots
+from voronka.telephony.api import calls, tracking_numbers
 
 api = NinjaAPI(
     title="Voronka API",
@@ -67,6 +70,10 @@ api.add_router("/lead-sources", lead_sources)
 api.add_router("/message-templates", message_templates)
 api.add_router("/messages", messages)
 api.add_router("/automation", automation)
+api.add_router("/conversations", conversations)
+api.add_router("/telegram-bots", telegram_bots)
+api.add_router("/calls", calls)
+api.add_router("/tracking-numbers", tracking_numbers)
 
 # Last, so it only catches what no router matched: unknown API paths answer JSON, not HTML.
 unknown = Router()

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "voronka.web.context_processors.notifications",
+                "voronka.inbox.context_processors.inbox",
             ],
         },
     },

@@ -83,7 +83,8 @@ def test_page_lists_all_with_unread_filter_and_pages(
     )
     notify(bob, "Secret of Bob")
     client.force_login(alice)
-    with django_assert_max_num_queries(5):
+    # session, user, the page, its count, the bell and the inbox badge in the sidebar
+    with django_assert_max_num_queries(6):
         html = client.get("/notifications/").content.decode()
     assert html.count('class="list-group-item vk-note-item') == 50
     assert "Secret of Bob" not in html and "30 unread" in html

@@ -37,6 +37,7 @@ class ImportOut(Schema):
     skipped: int
     rejected: int
     companies_created: int
+    notes: dict[str, int]
     check_counts: dict[str, int]
     undo_counts: dict[str, Any]
     error: str
@@ -63,7 +64,8 @@ def import_out(job: ImportJob) -> dict[str, Any]:
         "default_owner_id": job.default_owner_id, "rows_total": job.rows_total,
         "rows_done": job.rows_done, "percent": job.percent, "created": job.created,
         "updated": job.updated, "skipped": job.skipped, "rejected": job.rejected,
-        "companies_created": job.companies_created, "check_counts": job.check_counts or {},
+        "companies_created": job.companies_created, "notes": job.notes or {},
+        "check_counts": job.check_counts or {},
         "undo_counts": job.undo_counts or {}, "error": job.error, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "report_url": reverse("api:import_report", args=[job.pk]),
@@ -99,9 +101,12 @@ def upload_import(
     start: Form[bool] = True,
 ) -> Status[dict[str, Any]]:
     """Upload a CSV, XLSX or vCard file and (unless ``start`` is false) queue its import, or
-    with ``dry_run`` its check. ``mapping`` is JSON: one field per column (``""`` skips it) or
-    ``{"column header": "field"}``; without it the suggested mapping is used. Fields: see
-    ``GET /imports/{id}`` after an upload with ``start=false``."""
+    with ``dry_run`` its check. ``entity``: contacts, companies, leads, deals or products
+    (products: administrators and heads of sales). ``mapping`` is JSON: one field per column
+    (``""`` skips it) or ``{"column header": "field"}``; without it the suggested mapping is
+    used. Fields: see ``GET /imports/{id}`` after an upload with ``start=false``. ``dedupe``:
+    skip, update or create when the record exists (contacts and leads: same e-mail or phone;
+    companies: INN, e-mail or phone; deals: same external ID; products: same SKU)."""
     config = {"mapping": _mapping(mapping), "dedupe": dedupe, "default_owner_id": default_owner_id}
     job = services.import_upload(
         actor=request.auth, entity=entity, file_name=file.name or "upload", content=file

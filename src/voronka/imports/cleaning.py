@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -140,7 +141,15 @@ def clean_phones(cells: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def parse_date(text: str) -> dt.date | None:
-    """A birthday as people write it; None for "no date" (empty, Outlook's 0/0/00, no year).
+    """A birthday as people write it (see :func:`parse_day`), which must be in the past."""
+    parsed = parse_day(text)
+    if parsed is not None and (parsed > timezone.localdate() or parsed.year < 1900):
+        raise ValueError(_("must be a real date in the past"))
+    return parsed
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A date as people write it; None for "no date" (empty, Outlook's 0/0/00, no year).
 
     2025-03-15, 20250315, 15.03.2025 and 15/03/2025 read as written; 3/15/2025 (month first,
     as Outlook and Google write in English) when the first number cannot be a day-month."""
@@ -158,12 +167,71 @@ def parse_date(text: str) -> dt.date | None:
     else:
         raise ValueError(_("not a date: %(value)s") % {"value": value})
     try:
-        parsed = dt.date(year, month, day)
+        return dt.date(year, month, day)
     except ValueError:
         raise ValueError(_("not a date: %(value)s") % {"value": value}) from None
-    if parsed > timezone.localdate() or parsed.year < 1900:
-        raise ValueError(_("must be a real date in the past"))
-    return parsed
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+_GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'")
+# A currency written next to an amount: "1 234,50 ₽", "$99", "100 руб.", "12.5 EUR".
+_MONEY = re.compile(r"\s*([^\d\s.,+-]*)\s*([-+]?[\d\s\u00a0\u202f\u2009'.,]*\d)\s*(\D*?)\s*")
+CURRENCY_MARKS = {
+    "₽": "RUB", "р": "RUB", "руб": "RUB", "рублей": "RUB", "rub": "RUB", "$": "USD",
+    "usd": "USD", "долл": "USD", "€": "EUR", "eur": "EUR", "евро": "EUR",
+}  # fmt: skip
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """A number as a spreadsheet in any locale writes it: "1 234,50", "1,234.50", "1.234,50",
+    "1234.5"; None when empty. One comma alone is a decimal comma (Russian Excel). Excel's
+    "7,91612E+10" is a number it has already rounded, and is refused."""
+    value = text.translate(_GROUPING)
+    if not value:
+        return None
+    if "," in value and "." in value:
+        if value.rfind(",") > value.rfind("."):
+            value = value.replace(".", "").replace(",", ".")
+        else:
+            value = value.replace(",", "")
+    elif value.count(",") > 1:
+        value = value.replace(",", "")
+    elif "," in value:
+        value = value.replace(",", ".")
+    elif value.count(".") > 1:
+        value = value.replace(".", "")
+    if not _NUMBER.fullmatch(value):
+        raise ValueError(_("not a number: %(value)s") % {"value": text.strip()})
+    return Decimal(value)
+
+
+def parse_money(text: str) -> tuple[Decimal | None, str]:
+    """(amount, currency code written beside it or "") of "1 234,50 ₽", "$99.90", "100"."""
+    match = _MONEY.fullmatch(text)
+    if not match:
+        if not text.strip():
+            return None, ""
+        raise ValueError(_("not a number: %(value)s") % {"value": text.strip()})
+    before, number, after = match.groups()
+    mark = fold(before or after).rstrip(".")
+    currency = ""
+    if mark:
+        currency = CURRENCY_MARKS.get(mark, mark.upper() if len(mark) == 3 else "")
+        if not currency:
+            raise ValueError(_("not a number: %(value)s") % {"value": text.strip()})
+    return parse_decimal(number), currency
+
+
+def parse_percent(text: str) -> Decimal | None:
+    """ "20%", "20", "12,5 %"; None when empty. A fraction below one without "%" is an Excel
+    percent cell (it keeps 20 % as 0.2)."""
+    value = text.strip()
+    if value.endswith("%"):
+        return parse_decimal(value[:-1])
+    number = parse_decimal(value)
+    if number is not None and 0 < number < 1:
+        return number * 100
+    return number
 
 
 def parse_bool(text: str) -> bool:
@@ -206,10 +274,12 @@ class Owners:
         from django.contrib.auth import get_user_model
 
         self.by_key: dict[str, int] = {}
+        self.names: dict[int, str] = {}
         users = get_user_model().objects.filter(is_active=True)
         for pk, username, email, first, last in users.values_list(
             "pk", "username", "email", "first_name", "last_name"
         ):
+            self.names[pk] = f"{first} {last}".strip() or username
             for key in (username, email, f"{first} {last}", f"{last} {first}"):
                 folded = fold(key)
                 if folded and folded not in self.by_key:
@@ -223,6 +293,9 @@ class Owners:
         if key.isdigit() and int(key) in self.ids:
             return int(key)
         raise ValueError(_("no such active user: %(value)s") % {"value": text.strip()})
+
+    def name(self, pk: int) -> str:
+        return self.names.get(pk, "")
 
 
 def cell(values: list[str], indexes: list[int]) -> str:

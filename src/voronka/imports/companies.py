@@ -11,19 +11,20 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from voronka.core.audit import diff
-from voronka.core.custom_fields import clean_value, definitions
+from voronka.core.custom_fields import definitions
 from voronka.core.errors import Collector
-from voronka.core.models import CustomField
-from voronka.core.text import digits, fold, normalize_email, validate_url
+from voronka.core.text import digits, fold, format_phone, normalize_email, validate_url
 from voronka.customers.models import AddressKind, Company, CompanySize
-from voronka.customers.services import COMPANY_ENTITY, tags_get_or_create
+from voronka.customers.services import COMPANY_ENTITY
 from voronka.customers.validation import clean_inn
 from voronka.imports import cleaning
-from voronka.imports.mapping import CUSTOM_PREFIX, target_labels
+from voronka.imports.base import Importer
+from voronka.imports.kinds import COMPANIES
 from voronka.imports.phones import normalize_phone_fast
-from voronka.imports.pipeline import Context, History, Outcome
+from voronka.imports.pipeline import Context, History, Outcome, plan_rows, remember
 
 COMPANY_COLUMNS = (
     "id", "name", "legal_name", "inn", "industry", "size", "website", "phone", "email", "region",
@@ -188,23 +189,20 @@ class CompanyResolver:
         return ids
 
 
-class CompanyImporter:
+class CompanyImporter(Importer):
     """Validates, deduplicates (INN, e-mail, phone) and writes chunks of company rows."""
 
-    entity = COMPANY_ENTITY
+    kind = COMPANIES
+    preview_labels = (gettext_lazy("Name"), gettext_lazy("INN / tax id"), gettext_lazy("E-mail"),
+                      gettext_lazy("Phone"), gettext_lazy("Website"), gettext_lazy("Region"),
+                      gettext_lazy("Tags"), gettext_lazy("Custom fields"))  # fmt: skip
 
-    def __init__(self, ctx: Context, mapping: list[str]) -> None:
-        self.ctx = ctx
-        self.columns: dict[str, list[int]] = defaultdict(list)
-        self.custom: list[tuple[str, int]] = []
-        for i, key in enumerate(mapping):
-            if key.startswith(CUSTOM_PREFIX):
-                self.custom.append((key[len(CUSTOM_PREFIX) :], i))
-            elif key:
-                self.columns[key].append(i)
-        self.labels = target_labels("companies")
-        self.fields: dict[str, CustomField] = {f.key: f for f in definitions(self.entity)}
-        self.required_custom = [k for k, f in self.fields.items() if f.required]
+    def preview(self, draft: CompanyDraft) -> list[str]:
+        return [
+            draft.name, draft.inn, draft.email, format_phone(draft.phone) if draft.phone else "",
+            draft.website, draft.region, ", ".join(draft.tags),
+            ", ".join(f"{k}: {v}" for k, v in draft.custom.items()),
+        ]  # fmt: skip
 
     def parse(self, number: int, values: list[str]) -> CompanyDraft | str:
         draft, errors, columns = CompanyDraft(row=number), [], self.columns
@@ -255,17 +253,11 @@ class CompanyImporter:
     def _owner_tags_addresses(self, draft: CompanyDraft, values: list[str],
                               errors: list[str]) -> None:  # fmt: skip
         columns = self.columns
-        if "owner" in columns and (text := cleaning.cell(values, columns["owner"])):
-            try:
-                draft.owner_id = self.ctx.owners.resolve(text)
-                draft.given.add("owner_id")
-            except ValueError as exc:
-                errors.append(f"{self.labels['owner']}: {exc}")
+        if "owner" in columns and (owner_id := self.read_owner(values, errors)) is not None:
+            draft.owner_id = owner_id
+            draft.given.add("owner_id")
         if "tags" in columns:
-            names = [n for i in columns["tags"] for n in cleaning.split_tags(values[i])]
-            if any(len(n) > 64 for n in names):
-                errors.append(f"{self.labels['tags']}: {_('a tag is at most 64 characters')}")
-            draft.tags = list(dict.fromkeys(names))
+            draft.tags = self.read_tags(values, errors)
         for target, kind in ADDRESS_TARGETS:
             for i in columns.get(target, []):
                 address = values[i].strip()
@@ -273,25 +265,8 @@ class CompanyImporter:
                     errors.append(f"{self.labels[target]}: {_('must be 1 to 500 characters')}")
                 elif address and (kind, address) not in draft.addresses:
                     draft.addresses.append((kind, address))
-        for key, raw in cleaning.custom_values(values, self.custom).items():
-            field_def = self.fields.get(key)
-            if field_def is None:
-                continue
-            try:
-                value = clean_value(field_def, raw)
-            except ValueError as exc:
-                errors.append(f"{field_def.label}: {exc}")
-                continue
-            if value is not None:
-                draft.custom[key] = value
-
-    def _missing_required(self, custom: dict[str, Any]) -> str:
-        missing = [self.fields[k].label for k in self.required_custom if k not in custom]
-        return "; ".join(f"{label}: {_('this field is required')}" for label in missing)
-
-    def parse_chunk(self, rows: list[tuple[int, list[str]]]) -> list[CompanyDraft | str]:
-        """Every row parsed; pure Python, no database (so it may run in a reader thread)."""
-        return [self.parse(number, values) for number, values in rows]
+        if self.custom:
+            draft.custom.update(self.read_custom(values, errors))
 
     def process(self, rows: list[tuple[int, list[str]]],
                 parsed: list[CompanyDraft | str] | None = None) -> Outcome:  # fmt: skip
@@ -302,7 +277,7 @@ class CompanyImporter:
         for (number, values), result in zip(rows, parsed, strict=True):
             if isinstance(result, str):
                 out.reject(number, result, values)
-            elif problem := self._missing_required(result.custom):
+            elif problem := self.missing_required(result.custom):
                 out.reject(number, problem, values)
             else:
                 drafts.append((result, values))
@@ -313,42 +288,11 @@ class CompanyImporter:
                 for key in d.dedupe_keys():
                     keys[key[0]].append(key[2:])
             existing = _lookup(ctx, keys)
-        new: list[CompanyDraft] = []
-        updates: dict[int, list[CompanyDraft]] = defaultdict(list)
-        local: dict[str, tuple[str, int]] = {}
-        for draft, _values in drafts:
-            match = None
-            if ctx.dedupe != "create":
-                for key in draft.dedupe_keys():
-                    match = local.get(key) or existing.get(key)
-                    if match is None and key in ctx.memory:
-                        match = ("memory", 0)
-                    if match:
-                        break
-            if match is None:
-                new.append(draft)
-                if ctx.sees_owner(draft.owner_id):
-                    for key in draft.dedupe_keys():
-                        local[key] = ("new", len(new) - 1)
-            elif ctx.dedupe == "skip":
-                out.skipped += 1
-            else:
-                out.updated += 1
-                kind, target = match
-                if kind == "new":
-                    new[target].merge(draft)
-                elif kind == "db":
-                    updates[target].append(draft)
-                for key in draft.dedupe_keys():
-                    local.setdefault(key, match)
+        planned, updates = plan_rows(ctx, drafts, existing, out)
+        new = [d for d, _v in planned]
         out.created = len(new)
         if ctx.dry_run:
-            for d in new:
-                if ctx.sees_owner(d.owner_id):
-                    ctx.memory.update(d.dedupe_keys())
-            for ds in updates.values():
-                for d in ds:
-                    ctx.memory.update(d.dedupe_keys())
+            remember(ctx, new, [d for ds in updates.values() for d in ds])
             return out
         ctx.writer.begin_chunk()
         history = History(ctx.writer, ctx.actor_id)
@@ -358,17 +302,12 @@ class CompanyImporter:
         history.flush()
         return out
 
-    def _tags(self, names: list[str]) -> dict[str, Any]:
-        if not names:
-            return {}
-        return {fold(t.name): t for t in tags_get_or_create(dict.fromkeys(names))}
-
     def _create(self, drafts: list[CompanyDraft], history: History, out: Outcome) -> None:
         if not drafts:
             return
         writer = history.writer
         ids = writer.reserve_ids("customers_company", len(drafts))
-        tags = self._tags([t for d in drafts for t in d.tags])
+        tags = self.tag_objects([t for d in drafts for t in d.tags])
         writer.lock_parents("accounts_user", [d.owner_id for d in drafts])
         writer.lock_parents("customers_tag", [t.pk for t in tags.values()])
         rows, links, addresses = [], [], []
@@ -400,7 +339,7 @@ class CompanyImporter:
             after = before.copy()
             for row in rows:
                 after.merge(row)
-            tag_map = self._tags(after.tags)
+            tag_map = self.tag_objects(after.tags)
             writer.lock_parents("customers_tag", [t.pk for t in tag_map.values()])
             after.tags = [tag_map[fold(t)].name for t in after.tags]
             changes = diff(before.snapshot(), after.snapshot())

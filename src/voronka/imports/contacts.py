@@ -10,22 +10,21 @@ channel "import"."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from voronka.core.audit import diff
-from voronka.core.custom_fields import clean_value, definitions
-from voronka.core.models import CustomField
-from voronka.core.text import fold
+from voronka.core.text import fold, format_phone
 from voronka.customers.models import Contact
-from voronka.customers.services import COMPANY_ENTITY, CONTACT_ENTITY, tags_get_or_create
+from voronka.customers.services import COMPANY_ENTITY, CONTACT_ENTITY
 from voronka.imports import cleaning
+from voronka.imports.base import Importer
 from voronka.imports.companies import CompanyResolver
-from voronka.imports.mapping import CUSTOM_PREFIX, target_labels
-from voronka.imports.pipeline import Context, History, Outcome
+from voronka.imports.kinds import CONTACTS
+from voronka.imports.pipeline import Context, History, Outcome, plan_rows, remember
 
 EMAIL_TARGETS = (("email", "work"), ("email_personal", "personal"), ("email_other", "other"))
 PHONE_TARGETS = (("phone", "mobile"), ("phone_work", "work"), ("phone_home", "home"),
@@ -125,39 +124,44 @@ class Draft:
 
 
 class Plan:
-    """The mapping compiled: for each field, the columns that feed it."""
+    """The compiled mapping (imports.base) laid out for the hot path of a contact row."""
 
-    def __init__(self, mapping: list[str]) -> None:
-        self.columns: dict[str, list[int]] = defaultdict(list)
-        self.custom: list[tuple[str, int]] = []
-        for i, key in enumerate(mapping):
-            if key.startswith(CUSTOM_PREFIX):
-                self.custom.append((key[len(CUSTOM_PREFIX) :], i))
-            elif key:
-                self.columns[key].append(i)
+    def __init__(self, columns: dict[str, list[int]], custom: list[tuple[str, int]]) -> None:
+        self.columns = columns
         self.emails = [(i, kind) for key, kind in EMAIL_TARGETS for i in self.columns.get(key, [])]
         self.phones = [(i, kind) for key, kind in PHONE_TARGETS for i in self.columns.get(key, [])]
         self.text = [(name, limit, self.columns[name]) for name, limit in TEXT_FIELDS
                      if name in self.columns]  # fmt: skip
         simple = {name for name, _l in TEXT_FIELDS} | {k for k, _v in EMAIL_TARGETS}
         simple |= {k for k, _v in PHONE_TARGETS} | {"full_name", "fio"}
-        self.other = bool(self.custom) or any(k not in simple for k in self.columns)
+        self.other = bool(custom) or any(k not in simple for k in self.columns)
 
 
-class ContactImporter:
+class ContactImporter(Importer):
     """Validates, deduplicates and writes chunks of contact rows for one run."""
 
-    entity = CONTACT_ENTITY
+    kind = CONTACTS
+    preview_labels = (gettext_lazy("Name"), gettext_lazy("E-mail"), gettext_lazy("Phone"),
+                      gettext_lazy("Company"), gettext_lazy("Position"),
+                      gettext_lazy("Birthday"), gettext_lazy("Tags"),
+                      gettext_lazy("Custom fields"))  # fmt: skip
 
     def __init__(self, ctx: Context, mapping: list[str]) -> None:
-        self.ctx = ctx
-        self.plan = Plan(mapping)
-        self.labels = target_labels("contacts")
+        super().__init__(ctx, mapping)
+        self.plan = Plan(self.columns, self.custom)
         self.labels.update({"emails": _("E-mail"), "phones": _("Phone"),
                             "name": _("Name")})  # fmt: skip
-        self.fields: dict[str, CustomField] = {f.key: f for f in definitions(self.entity)}
-        self.required_custom = [k for k, f in self.fields.items() if f.required]
         self.companies = CompanyResolver(ctx)
+
+    def preview(self, draft: Draft) -> list[str]:
+        return [
+            " ".join(p for p in (draft.last_name, draft.first_name, draft.middle_name) if p),
+            ", ".join(e for e, _k in draft.emails),
+            ", ".join(format_phone(p) for p, _k in draft.phones),
+            draft.company, draft.position,
+            draft.birthday.isoformat() if draft.birthday else "", ", ".join(draft.tags),
+            ", ".join(f"{k}: {v}" for k, v in draft.custom.items()),
+        ]  # fmt: skip
 
     # --- one row ----------------------------------------------------------------------------
 
@@ -199,21 +203,17 @@ class ContactImporter:
         return "; ".join(errors) if errors else draft
 
     def _full_name(self, draft: Draft, values: list[str], errors: list[str]) -> None:
-        for key, last_first in (("fio", True), ("full_name", False)):
-            indexes = self.plan.columns.get(key)
-            text = cleaning.cell(values, indexes) if indexes else ""
-            if not text:
-                continue
-            first, middle, last = cleaning.split_full_name(text, last_first=last_first)
-            for name, value in (("first_name", first), ("middle_name", middle),
-                                ("last_name", last)):  # fmt: skip
-                if value and not getattr(draft, name):
-                    try:
-                        setattr(draft, name, cleaning.clean_text(value, 150))
-                        draft.given.add(name)
-                    except ValueError as exc:
-                        errors.append(f"{self.labels[key]}: {exc}")
+        parts = self.name_parts(values)
+        if parts is None:
             return
+        first, middle, last, key = parts
+        for name, value in (("first_name", first), ("middle_name", middle), ("last_name", last)):
+            if value and not getattr(draft, name):
+                try:
+                    setattr(draft, name, cleaning.clean_text(value, 150))
+                    draft.given.add(name)
+                except ValueError as exc:
+                    errors.append(f"{self.labels[key]}: {exc}")
 
     def _other_fields(self, draft: Draft, values: list[str], errors: list[str]) -> None:
         columns, given = self.plan.columns, draft.given
@@ -234,14 +234,9 @@ class ContactImporter:
                 if birthday is not None:
                     draft.birthday = birthday
                     given.add("birthday")
-        if indexes := columns.get("owner"):
-            text = cleaning.cell(values, indexes)
-            if text:
-                try:
-                    draft.owner_id = self.ctx.owners.resolve(text)
-                    given.update(("owner", "owner_id"))
-                except ValueError as exc:
-                    errors.append(f"{self.labels['owner']}: {exc}")
+        if "owner" in columns and (owner_id := self.read_owner(values, errors)) is not None:
+            draft.owner_id = owner_id
+            given.update(("owner", "owner_id"))
         for name in ("email_consent", "sms_consent"):
             if indexes := columns.get(name):
                 text = cleaning.cell(values, indexes)
@@ -251,36 +246,12 @@ class ContactImporter:
                         given.add(name)
                     except ValueError as exc:
                         errors.append(f"{self.labels[name]}: {exc}")
-        if indexes := columns.get("tags"):
-            names: list[str] = []
-            for i in indexes:
-                names += cleaning.split_tags(values[i])
-            if any(len(n) > 64 for n in names):
-                errors.append(f"{self.labels['tags']}: {_('a tag is at most 64 characters')}")
-            draft.tags = list(dict.fromkeys(names))
-        for key, raw in cleaning.custom_values(values, self.plan.custom).items():
-            field_def = self.fields.get(key)
-            if field_def is None:
-                continue
-            try:
-                value = clean_value(field_def, raw)
-            except ValueError as exc:
-                errors.append(f"{field_def.label}: {exc}")
-                continue
-            if value is not None:
-                draft.custom[key] = value
-
-    def _missing_required(self, custom: dict[str, Any]) -> str:
-        missing = [self.fields[k].label for k in self.required_custom if k not in custom]
-        if not missing:
-            return ""
-        return "; ".join(f"{label}: {_('this field is required')}" for label in missing)
+        if "tags" in columns:
+            draft.tags = self.read_tags(values, errors)
+        if self.custom:
+            draft.custom.update(self.read_custom(values, errors))
 
     # --- a chunk ----------------------------------------------------------------------------
-
-    def parse_chunk(self, rows: list[tuple[int, list[str]]]) -> list[Draft | str]:
-        """Every row parsed; pure Python, no database (so it may run in a reader thread)."""
-        return [self.parse(number, values) for number, values in rows]
 
     def process(self, rows: list[tuple[int, list[str]]],
                 parsed: list[Draft | str] | None = None) -> Outcome:  # fmt: skip
@@ -294,50 +265,19 @@ class ContactImporter:
             else:
                 drafts.append((result, values))
         existing = self._lookup(drafts) if ctx.dedupe != "create" else {}
-        new: list[tuple[Draft, list[str]]] = []
-        updates: dict[int, list[Draft]] = defaultdict(list)
-        local: dict[str, tuple[str, int]] = {}
-        for draft, values in drafts:
-            match = None
-            if ctx.dedupe != "create":
-                for key in draft.dedupe_keys():
-                    match = local.get(key) or existing.get(key)
-                    if match is None and key in ctx.memory:
-                        match = ("memory", 0)
-                    if match:
-                        break
-            if match is None:
-                new.append((draft, values))
-                if ctx.sees_owner(draft.owner_id):
-                    for key in draft.dedupe_keys():
-                        local[key] = ("new", len(new) - 1)
-            elif ctx.dedupe == "skip":
-                out.skipped += 1
-            else:
-                out.updated += 1
-                kind, target = match
-                if kind == "new":
-                    new[target][0].merge(draft)
-                elif kind == "db":
-                    updates[target].append(draft)
-                for key in draft.dedupe_keys():
-                    local.setdefault(key, match)
+        new, updates = plan_rows(ctx, drafts, existing, out)
         update_rows = [d for ds in updates.values() for d in ds]
         self.companies.resolve([d for d, _v in new] + update_rows)
         creatable = []
         for draft, values in new:
-            reason = self._missing_required(draft.custom) or self.companies.problem(draft)
+            reason = self.missing_required(draft.custom) or self.companies.problem(draft)
             if reason:
                 out.reject(draft.row, reason, values)
             else:
                 creatable.append(draft)
         out.created = len(creatable)
         if ctx.dry_run:
-            for draft in creatable:
-                if ctx.sees_owner(draft.owner_id):
-                    ctx.memory.update(draft.dedupe_keys())
-            for d in update_rows:
-                ctx.memory.update(d.dedupe_keys())
+            remember(ctx, creatable, update_rows)
             out.companies_created = self.companies.dry_run_created(creatable + update_rows)
             return out
         ctx.writer.begin_chunk()
@@ -376,12 +316,6 @@ class ContactImporter:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _tags(self, names: list[str]) -> dict[str, Any]:
-        """Tag objects by folded name, created when missing (tags_get_or_create)."""
-        if not names:
-            return {}
-        return {fold(t.name): t for t in tags_get_or_create(dict.fromkeys(names))}
-
     def _create(self, drafts: list[Draft], history: History, out: Outcome) -> None:
         if not drafts:
             return
@@ -389,7 +323,7 @@ class ContactImporter:
         ids = writer.reserve_ids("customers_contact", len(drafts))
         writer.lock_parents("accounts_user", [d.owner_id for d in drafts])
         writer.lock_parents("customers_company", [d.company_id for d in drafts])
-        tags = self._tags([t for d in drafts for t in d.tags])
+        tags = self.tag_objects([t for d in drafts for t in d.tags])
         now, true, false = history.now, writer.flag(True), writer.flag(False)
         contacts, emails, phones, links = [], [], [], []
         postgres = writer.postgres
@@ -426,13 +360,13 @@ class ContactImporter:
             for row in rows:
                 after.merge(row)
             if after.custom != before.custom:
-                problem = self._missing_required(after.custom)
+                problem = self.missing_required(after.custom)
                 if problem:
                     for row in rows:
                         out.updated -= 1
                         out.reject(row.row, problem, values_by_row[row.row])
                     continue
-            tag_map = self._tags(after.tags)
+            tag_map = self.tag_objects(after.tags)
             after.tags = [tag_map[fold(t)].name for t in after.tags]
             old, new = before.snapshot(before.tags), after.snapshot(after.tags)
             changes = diff(old, new)
@@ -440,7 +374,7 @@ class ContactImporter:
                 changed.append((before, after, old, changes))
         if not changed:
             return
-        write_updates(history, changed, self._tags)
+        write_updates(history, changed, self.tag_objects)
         for before, _after, _old, _changes in changed:
             out.updates.append((self.entity, before.row, before.state()))
 

@@ -14,8 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ImportEntity(models.TextChoices):
+    """What a file holds; imports.kinds describes how each is read and written."""
+
     CONTACTS = "contacts", _("Contacts")
     COMPANIES = "companies", _("Companies")
+    LEADS = "leads", _("Leads")
+    DEALS = "deals", _("Deals")
+    PRODUCTS = "products", _("Products")
 
 
 class ImportStatus(models.TextChoices):
@@ -79,6 +84,9 @@ class ImportJob(models.Model):
     skipped = models.IntegerField(default=0)
     rejected = models.IntegerField(default=0)
     companies_created = models.IntegerField(default=0)
+    # Rows imported with something left out, by reason ("contact_not_found": 3); of the
+    # latest run, the dry run's while the job is checked.
+    notes = models.JSONField(default=dict, blank=True)
     check_counts = models.JSONField(default=dict, blank=True)
     undo_counts = models.JSONField(default=dict, blank=True)
     run_token = models.CharField(max_length=32, blank=True)
@@ -173,3 +181,20 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.reason}"
+
+
+class ImportKey(models.Model):
+    """The id a record had in the system its file came from ("external id" column), so the
+    same export imported again finds the record instead of creating it twice."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="keys")
+    entity = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["entity", "key"], name="import_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.entity}:{self.key}"

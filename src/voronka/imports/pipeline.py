@@ -1,8 +1,9 @@
-"""What every entity's chunk processor shares: the run's context and a chunk's outcome."""
+"""What every kind's chunk processor shares: the run's context, a chunk's outcome, the
+history written in bulk, and how rows are matched against existing records (dedupe)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Context:
     default_owner_id: int | None
     visible_owners: set[int] | None  # None: the actor sees every record
     owners: Owners
+    headers: list[str] = field(default_factory=list)  # of the file, to name columns in reasons
+    job_id: int | None = None
     # Dry run only: keys (e-mails, phones, INNs) and company names that earlier chunks "wrote".
     memory: set[str] = field(default_factory=set)
     memory_companies: set[str] = field(default_factory=set)
@@ -49,6 +52,7 @@ class Outcome:
     rejections: list[tuple[int, str, list[str]]] = field(default_factory=list)
     created_ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     updates: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)
 
     def reject(self, row: int, reason: str, values: list[str]) -> None:
         self.rejected += 1
@@ -85,3 +89,62 @@ class History:
         self.writer.insert("core_auditentry", AUDIT_COLUMNS, self.audit)
         self.writer.insert("core_outboxevent", OUTBOX_COLUMNS, self.events)
         self.audit, self.events = [], []
+
+
+Match = tuple[str, int]  # ("db", id) an existing record, ("new", index) a row of this chunk
+
+
+def find_match(ctx: Context, keys: list[str], local: dict[str, Match],
+               existing: dict[str, Match]) -> Match | None:  # fmt: skip
+    """The record a row duplicates: one of this chunk, one in the database, or (dry run) one
+    an earlier chunk would have written."""
+    for key in keys:
+        match = local.get(key) or existing.get(key)
+        if match is None and key in ctx.memory:
+            match = ("memory", 0)
+        if match:
+            return match
+    return None
+
+
+def plan_rows(ctx: Context, drafts: list[tuple[Any, list[str]]], existing: dict[str, Match],
+              out: Outcome) -> tuple[list[tuple[Any, list[str]]], dict[int, list[Any]]]:  # fmt: skip
+    """Split a chunk's drafts (with ``dedupe_keys()`` and ``merge()``) by the dedupe mode into
+    records to create and updates of existing ones ({id: [drafts]}); skips are counted.
+
+    A row repeating an earlier row of the chunk is merged into it (update) or skipped; keys of
+    a record the importer may not see are not remembered, as the database lookup would not
+    find that record either."""
+    new: list[tuple[Any, list[str]]] = []
+    updates: dict[int, list[Any]] = defaultdict(list)
+    local: dict[str, Match] = {}
+    for draft, values in drafts:
+        match = None if ctx.dedupe == "create" else find_match(
+            ctx, draft.dedupe_keys(), local, existing
+        )  # fmt: skip
+        if match is None:
+            new.append((draft, values))
+            if ctx.sees_owner(draft.owner_id):
+                for key in draft.dedupe_keys():
+                    local[key] = ("new", len(new) - 1)
+        elif ctx.dedupe == "skip":
+            out.skipped += 1
+        else:
+            out.updated += 1
+            kind, target = match
+            if kind == "new":
+                new[target][0].merge(draft)
+            elif kind == "db":
+                updates[target].append(draft)
+            for key in draft.dedupe_keys():
+                local.setdefault(key, match)
+    return new, updates
+
+
+def remember(ctx: Context, created: list[Any], updated: list[Any]) -> None:
+    """Dry run: the keys later chunks must find as if these records had been written."""
+    for draft in created:
+        if ctx.sees_owner(draft.owner_id):
+            ctx.memory.update(draft.dedupe_keys())
+    for draft in updated:
+        ctx.memory.update(draft.dedupe_keys())

@@ -225,11 +225,10 @@ def _inspect_csv(path: Path, encoding: str, text: str, sample_rows: int) -> Sour
 def _single_column_ok(source: Source) -> bool:
     """A one-column file is fine when it is a list of e-mails or phones, or its header names a
     field ("E-mail", "Телефон"); one column of prose is not a table."""
-    from voronka.imports.mapping import COMPANIES, CONTACTS, suggest
+    from voronka.imports.kinds import KINDS
+    from voronka.imports.mapping import suggest
 
-    if source.has_header and (
-        suggest(source.headers, CONTACTS)[0] or suggest(source.headers, COMPANIES)[0]
-    ):
+    if source.has_header and any(suggest(source.headers, kind)[0] for kind in KINDS):
         return True
     cells = [r[0].strip() for r in source.sample if r and r[0].strip()]
     return bool(cells) and not _header_or_data(cells[:20])

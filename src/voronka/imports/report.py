@@ -9,12 +9,11 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from django.utils.translation import gettext as _
 
-from voronka.core.text import format_phone
 from voronka.imports import selectors
+from voronka.imports.kinds import importer_class
 from voronka.imports.models import ImportJob
 
 
@@ -64,32 +63,4 @@ def file_name(job: ImportJob, dry_run: bool) -> str:
 
 
 def preview_labels(entity: str) -> list[str]:
-    if entity == "contacts":
-        labels = [_("Name"), _("E-mail"), _("Phone"), _("Company"), _("Position"), _("Birthday"),
-                  _("Tags")]  # fmt: skip
-    else:
-        labels = [_("Name"), _("INN / tax id"), _("E-mail"), _("Phone"), _("Website"),
-                  _("Region"), _("Tags")]  # fmt: skip
-    return [*labels, _("Custom fields")]
-
-
-def preview_row(entity: str, parsed: dict[str, Any]) -> dict[str, Any]:
-    """A parsed row as values under :func:`preview_labels`, or its error."""
-    draft = parsed["draft"]
-    if draft is None:
-        return {"row": parsed["row"], "error": parsed["error"], "cells": []}
-    if entity == "contacts":
-        cells = [
-            " ".join(p for p in (draft.last_name, draft.first_name, draft.middle_name) if p),
-            ", ".join(e for e, _k in draft.emails),
-            ", ".join(format_phone(p) for p, _k in draft.phones),
-            draft.company, draft.position,
-            draft.birthday.isoformat() if draft.birthday else "", ", ".join(draft.tags),
-        ]  # fmt: skip
-    else:
-        cells = [
-            draft.name, draft.inn, draft.email, format_phone(draft.phone) if draft.phone else "",
-            draft.website, draft.region, ", ".join(draft.tags),
-        ]  # fmt: skip
-    cells.append(", ".join(f"{k}: {v}" for k, v in draft.custom.items()))
-    return {"row": parsed["row"], "error": "", "cells": cells}
+    return [str(label) for label in importer_class(entity).preview_labels]

@@ -169,6 +169,13 @@ def _parsed_chunks(importer: Any, rows: Iterator[Any], size: int) -> Iterator[tu
         thread.join(timeout=5)
 
 
+def _fit_size(importer: Any, size: int) -> int:
+    """Rows per chunk for this importer: one calling a service per row keeps its chunks small,
+    so a chunk's transaction (a write lock on SQLite) stays short and the heartbeat, written
+    per chunk, stays well within the stale limit."""
+    return min(size, getattr(importer, "max_chunk_rows", size))
+
+
 def _ensure_total(job: ImportJob, token: str) -> None:
     if job.rows_total is None:
         total = readers.count_rows(job_file(job), readers.Source.from_dict(job.source))
@@ -218,6 +225,7 @@ def _run(job: ImportJob, token: str, size: int, max_chunks: int | None) -> str:
     _ensure_total(job, token)
     ctx = run_context(job, actor, dry_run=False)
     importer = importer_for(job.entity, ctx, job.mapping)
+    size = _fit_size(importer, size)
     done = job.rows_done
     rows = _rows_after(job, token, done)
     first = list(islice(rows, size))  # skipping to the checkpoint happens here, not in a thread
@@ -252,7 +260,7 @@ def _run_chunks(job: ImportJob, token: str, importer: Any, rows: Iterator[Any], 
                 updated=F("updated") + out.updated, skipped=F("skipped") + out.skipped,
                 rejected=F("rejected") + out.rejected,
                 companies_created=F("companies_created") + out.companies_created,
-                heartbeat_at=timezone.now(),
+                notes=_add_notes(locked.notes, out), heartbeat_at=timezone.now(),
             )  # fmt: skip
         if max_chunks and count >= max_chunks:
             return "stopped"
@@ -265,6 +273,13 @@ def _run_chunks(job: ImportJob, token: str, importer: Any, rows: Iterator[Any], 
         locked.save(update_fields=["status", "finished_at", "run_token", "rows_total"])
         transaction.on_commit(lambda: import_discard_file(locked))
     return "done"
+
+
+def _add_notes(notes: dict[str, int] | None, out: Outcome) -> dict[str, int]:
+    total = dict(notes or {})
+    for key, count in out.notes.items():
+        total[key] = total.get(key, 0) + count
+    return total
 
 
 def _fail(job_id: int, token: str, status: str, exc: BaseException) -> None:
@@ -292,7 +307,9 @@ def import_check_run(job_id: int, *, size: int | None = None) -> str:
         importer = importer_for(job.entity, ctx, job.mapping)
         counts = {"rows": 0, "created": 0, "updated": 0, "skipped": 0, "rejected": 0,
                   "companies_created": 0}  # fmt: skip
-        chunks = _parsed_chunks(importer, _rows_after(job, token, 0), size or chunk_size())
+        notes: dict[str, int] = {}
+        size = _fit_size(importer, size or chunk_size())
+        chunks = _parsed_chunks(importer, _rows_after(job, token, 0), size)
         with _collect_between_chunks():
             for chunk, parsed in chunks:
                 gc.collect(1)
@@ -304,8 +321,9 @@ def import_check_run(job_id: int, *, size: int | None = None) -> str:
                     for key in ("created", "updated", "skipped", "rejected",
                                 "companies_created"):  # fmt: skip
                         counts[key] += getattr(out, key)
+                    notes = _add_notes(notes, out)
                     ImportJob.objects.filter(pk=job.pk).update(
-                        check_counts=dict(counts), heartbeat_at=timezone.now()
+                        check_counts=dict(counts), notes=notes, heartbeat_at=timezone.now()
                     )
         with transaction.atomic():
             locked = _lock(job.pk, token, ImportStatus.CHECKING)

@@ -24,11 +24,13 @@ from voronka.core.visibility import owner_ids_visible_to
 from voronka.imports import readers
 from voronka.imports.bulk import Writer
 from voronka.imports.cleaning import Owners
-from voronka.imports.mapping import CONTACTS, clean_mapping, suggest
+from voronka.imports.kinds import importer_class, kind
+from voronka.imports.mapping import clean_mapping, suggest
 from voronka.imports.models import DedupeMode, ImportEntity, ImportJob, ImportStatus
 from voronka.imports.pipeline import Context
 
 CHUNK_SIZE = 5000
+RULES = "rules"  # "owner of new records": whom the assignment rules choose (leads)
 
 
 def _setting(env: str, name: str, default: float) -> float:
@@ -68,12 +70,15 @@ def _require_writer(actor: Any) -> None:
         raise Forbidden(_("your role is read-only"))
 
 
-def _clean_entity(entity: str) -> str:
+def _clean_entity(entity: str, actor: Any) -> str:
     if entity not in ImportEntity.values:
         raise ServiceValidationError.single(
             "entity",
             _("must be one of: %(options)s") % {"options": ", ".join(ImportEntity.values)},
         )
+    info = kind(entity)
+    if not info.may_import(actor):
+        raise Forbidden(str(info.not_allowed or _("your role is read-only")))
     return entity
 
 
@@ -87,7 +92,7 @@ def import_upload(*, actor: Any, entity: str, file_name: str, content: Any) -> I
     (empty, binary, broken vCard, no columns) raises ServiceValidationError on "file" and
     leaves nothing behind."""
     _require_writer(actor)
-    entity = _clean_entity(entity)
+    entity = _clean_entity(entity, actor)
     name = get_valid_filename(Path(file_name or "upload").name)[:200] or "upload"
     folder = uuid.uuid4().hex
     path = uploads_root() / folder / name
@@ -105,7 +110,8 @@ def import_upload(*, actor: Any, entity: str, file_name: str, content: Any) -> I
         with transaction.atomic():
             job = ImportJob.objects.create(
                 entity=entity, created_by=actor, file_name=name, file_path=f"{folder}/{name}",
-                file_size=size, source=source.as_dict(), default_owner_id=actor.pk,
+                file_size=size, source=source.as_dict(),
+                default_owner_id=None if kind(entity).assigns_owner else actor.pk,
                 mapping=suggest(source.headers, entity),
             )  # fmt: skip
     except BaseException:
@@ -136,7 +142,9 @@ def import_configure(
     *, actor: Any, job: ImportJob, mapping: Any = None, dedupe: str | None = None,
     default_owner_id: Any = None,
 ) -> ImportJob:  # fmt: skip
-    """Set the mapping, dedupe mode and owner of new records (only before the import)."""
+    """Set the mapping, dedupe mode and owner of new records (only before the import).
+
+    ``default_owner_id`` "rules" (leads): the assignment rules choose, else the importer."""
     _require_writer(actor)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.CHECKED):
         raise ServiceValidationError.single("status", _("this import has already started"))
@@ -147,7 +155,9 @@ def import_configure(
             "dedupe", _("must be one of: %(options)s") % {"options": ", ".join(DedupeMode.values)}
         )
     owner_id = job.default_owner_id
-    if default_owner_id not in (None, ""):
+    if default_owner_id == RULES and kind(job.entity).assigns_owner:
+        owner_id = None
+    elif default_owner_id not in (None, ""):
         try:
             owner_id = int(default_owner_id)
         except (TypeError, ValueError):
@@ -171,7 +181,8 @@ def import_configure(
 
 def import_preview(*, actor: Any, job: ImportJob, mapping: Any = None,
                    limit: int = 5) -> list[dict[str, Any]]:  # fmt: skip
-    """The first rows as they would be read with ``mapping``: values or the reason of refusal.
+    """The first rows as they would be read with ``mapping``: the values under the kind's
+    ``preview_labels`` ("cells"), or the reason of refusal ("error").
 
     Nothing is written and duplicates are not looked up (the dry run does that)."""
     source = readers.Source.from_dict(job.source)
@@ -181,8 +192,11 @@ def import_preview(*, actor: Any, job: ImportJob, mapping: Any = None,
     rows = []
     for number, values in islice(readers.iter_rows(job_file(job), source), limit):
         parsed = importer.parse(number, values)
-        rows.append({"row": number, "error": parsed if isinstance(parsed, str) else "",
-                     "draft": None if isinstance(parsed, str) else parsed})  # fmt: skip
+        if isinstance(parsed, str):
+            rows.append({"row": number, "error": parsed, "draft": None, "cells": []})
+        else:
+            rows.append({"row": number, "error": "", "draft": parsed,
+                         "cells": importer.preview(parsed)})  # fmt: skip
     return rows
 
 
@@ -205,7 +219,8 @@ def import_check(*, actor: Any, job: ImportJob, **config: Any) -> ImportJob:
         job.run_token = ""
         job.heartbeat_at = timezone.now()
         job.check_counts = {}
-        job.save(update_fields=["status", "run_token", "heartbeat_at", "check_counts"])
+        job.notes = {}
+        job.save(update_fields=["status", "run_token", "heartbeat_at", "check_counts", "notes"])
         enqueue("check", job.pk)
     return job
 
@@ -217,7 +232,8 @@ def import_start(*, actor: Any, job: ImportJob, **config: Any) -> ImportJob:
         job.status = ImportStatus.QUEUED
         job.run_token = ""
         job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "run_token", "heartbeat_at"])
+        job.notes = {}  # the dry run's until now
+        job.save(update_fields=["status", "run_token", "heartbeat_at", "notes"])
         enqueue("run", job.pk)
     return job
 
@@ -270,17 +286,16 @@ def run_context(job: ImportJob, actor: Any, *, dry_run: bool, dedupe: str | None
     owners = owner_ids_visible_to(actor)
     return Context(
         actor=actor, dedupe=dedupe or job.dedupe, dry_run=dry_run,
-        default_owner_id=job.default_owner_id or actor.pk,
+        default_owner_id=job.default_owner_id or (None if kind(job.entity).assigns_owner
+                                                  else actor.pk),
         visible_owners=None if owners is None else set(owners), owners=Owners(),
-        writer=Writer(),
+        headers=list(job.source.get("headers", [])), job_id=job.pk, writer=Writer(),
     )  # fmt: skip
 
 
 def importer_for(entity: str, ctx: Context, mapping: list[str]) -> Any:
-    from voronka.imports.companies import CompanyImporter
-    from voronka.imports.contacts import ContactImporter
-
-    return ContactImporter(ctx, mapping) if entity == CONTACTS else CompanyImporter(ctx, mapping)
+    """The importer of the job's kind of record (imports.kinds) for one run."""
+    return importer_class(entity)(ctx, mapping)
 
 
 def import_discard_file(job: ImportJob) -> None:

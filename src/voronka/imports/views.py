@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from voronka.accounts.selectors import users_active
 from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
 from voronka.imports import report, selectors, services
+from voronka.imports.kinds import describe_notes, kind, kinds_for
 from voronka.imports.mapping import targets
 from voronka.imports.models import DedupeMode, ImportEntity, ImportJob, ImportStatus
 from voronka.imports.readers import Source, read_sample
@@ -63,9 +64,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
             status = 400 if request.headers.get("HX-Request") else 200
         else:
             return redirect("imports:detail", pk=job.pk)
+    labels = dict(ImportEntity.choices)
     return render(request, "imports/list.html", {
         "jobs": selectors.import_list(request.user), "errors": errors, "entity": entity,
-        "entities": ImportEntity.choices, "page_title": _("Import"),
+        "entities": [(k.key, labels[k.key]) for k in kinds_for(request.user)],
+        "page_title": _("Import"),
     }, status=status)  # fmt: skip
 
 
@@ -100,6 +103,7 @@ def _mapping_context(request: HttpRequest, job: ImportJob, mapping: list[str] | 
         })  # fmt: skip
     return {
         "columns": columns,
+        "kind": kind(job.entity),
         "targets": targets(job.entity),
         "dedupe_modes": DedupeMode.choices,
         "owners": users_active(),
@@ -118,7 +122,7 @@ def _preview_context(request: HttpRequest, job: ImportJob,
         return {"preview": [], "preview_error": exc.errors[0].message}
     except Exception:
         return {"preview": [], "preview_error": ""}
-    return {"preview": [report.preview_row(job.entity, r) for r in rows], "preview_error": "",
+    return {"preview": rows, "preview_error": "",
             "preview_labels": report.preview_labels(job.entity)}  # fmt: skip
 
 
@@ -126,7 +130,8 @@ def _preview_context(request: HttpRequest, job: ImportJob,
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
-    context: dict[str, Any] = {"job": job, "page_title": job.file_name}
+    context: dict[str, Any] = {"job": job, "page_title": job.file_name, "kind": kind(job.entity),
+                               "notes": describe_notes(job.notes)}  # fmt: skip
     if job.status in (ImportStatus.UPLOADED, ImportStatus.CHECKED):
         context.update(_mapping_context(request, job))
         context.update(_preview_context(request, job))
@@ -164,6 +169,7 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             job.refresh_from_db()
             mapping = _mapping_from_post(request, job)
             context = {"job": job, "page_title": job.file_name,
+                       "notes": describe_notes(job.notes),
                        **_mapping_context(request, job, mapping, errors),
                        **_preview_context(request, job, mapping)}  # fmt: skip
             return render(request, "imports/detail.html", context, status=200)

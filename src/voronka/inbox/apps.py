@@ -7,9 +7,15 @@ class InboxConfig(AppConfig):
     verbose_name = "Inbox"
 
     def ready(self) -> None:
-        from voronka.core import periodic
-        from voronka.inbox import timeline_provider
-        from voronka.inbox.services import deliver_due
+        from voronka.core import dispatch, periodic
+        from voronka.core.panels import Panel, register_panel
+        from voronka.inbox import services, timeline_provider
 
-        periodic.register("inbox.deliver", 5.0, deliver_due)
+        periodic.register("inbox.deliver", 5.0, services.deliver_due)
         timeline_provider.register()
+        register_panel(Panel("contact", "conversations", "inbox:contact_panel", order=25))
+        dispatch.register_consumer(
+            services.LEAD_CONVERTED_CONSUMER,
+            services.on_lead_converted,
+            events={"lead.converted"},
+        )

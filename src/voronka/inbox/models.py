@@ -85,6 +85,12 @@ class Conversation(models.Model):
             models.Index(fields=["owner", "-last_message_at"], name="conv_owner_idx"),
             models.Index(fields=["contact"], name="conv_contact_idx"),
             models.Index(fields=["lead"], name="conv_lead_idx"),
+            # The nav badge counts unread open threads on every page: only those are indexed.
+            models.Index(
+                fields=["owner"],
+                condition=Q(unread=True, closed=False),
+                name="conv_unread_idx",
+            ),
         ]
 
     def __str__(self) -> str:

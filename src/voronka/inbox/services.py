@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from voronka.core import events
 from voronka.core.actors import System
-from voronka.core.errors import Collector, Forbidden
-from voronka.core.models import Channel, Notification
+from voronka.core.errors import Collector, Forbidden, ServiceValidationError
+from voronka.core.models import Channel, Notification, OutboxEvent
 from voronka.customers.models import Contact
 from voronka.inbox.models import (
     Attachment,
@@ -78,8 +78,17 @@ class Incoming:
     source: str = ""  # the new lead's source, e.g. "E-mail", "Telegram: @shop_bot"
     default_owner_id: int | None = None  # the manager when neither contact nor lead has one
     create_lead: bool = True  # an unknown sender becomes a lead
-    event: str = "message.received"  # published after the message is stored
+    event: str = "message.received"  # published after the message is stored; "" for none
     notify: bool = True  # tell the manager in the app
+    lead_id: int | None = None  # the lead a new conversation belongs to, when the channel knows
+    # "out" logs what left through the channel itself (an outgoing call from the PBX): stored
+    # as sent, neither unread nor notified.
+    direction: str = Direction.IN
+
+
+class PermanentSendError(Exception):
+    """A sender's failure that retrying cannot cure (the customer blocked the bot, the address
+    does not exist): the reply fails at once instead of after every attempt."""
 
 
 # --- senders ------------------------------------------------------------------------------------
@@ -110,6 +119,12 @@ def _split_name(name: str) -> dict[str, str]:
     return {"first_name": parts[0][:150], "last_name": " ".join(parts[1:])[:150]}
 
 
+def _summary(incoming: Incoming) -> str:
+    """What a list shows of a message: its text, else its subject, else its files' names."""
+    names = ", ".join(f.name for f in incoming.files if f.name)
+    return incoming.body_text or incoming.subject or (f"📎 {names}" if names else "")
+
+
 def _preview(incoming_text: str) -> str:
     return " ".join(incoming_text.split())[:PREVIEW_LIMIT]
 
@@ -130,24 +145,18 @@ def _find_conversation(incoming: Incoming) -> Conversation | None:
     return None
 
 
-def _new_conversation(incoming: Incoming) -> Conversation:
+def _new_conversation(incoming: Incoming, when: dt.datetime) -> Conversation:
     contact = find_contact(incoming.email, incoming.phone)
     lead: Lead | None = None
-    if contact is None and incoming.create_lead:
-        lead = _open_lead(incoming) or lead_create(
-            actor=System(),
-            data={
-                **_split_name(incoming.name),
-                "email": incoming.email,
-                "phone": incoming.phone,
-                "source": incoming.source[:100],
-                "message": (incoming.subject + "\n" + incoming.body_text).strip()[:10_000],
-                **({"owner_id": incoming.default_owner_id} if incoming.default_owner_id else {}),
-            },
-            channel=Channel.SYSTEM,
-        )
+    if incoming.lead_id is not None:
+        # The channel made the lead itself (a web form): the thread is that lead's.
+        lead = Lead.objects.filter(pk=incoming.lead_id).first()
+    elif contact is None and incoming.create_lead:
+        lead = _open_lead(incoming) or _new_lead(incoming)
     owner_id = (
-        (contact.owner_id if contact else None)
+        # A lead the channel made itself was just assigned by the rules: its manager answers.
+        (lead.owner_id if lead and incoming.lead_id is not None else None)
+        or (contact.owner_id if contact else None)
         or (lead.owner_id if lead else None)
         or incoming.default_owner_id
     )
@@ -160,7 +169,43 @@ def _new_conversation(incoming: Incoming) -> Conversation:
         lead=lead,
         owner_id=owner_id,
         peer=incoming.sender[:255],
+        last_message_at=when,
     )
+
+
+def _display_name(sender: str) -> str:
+    """The name part of a sender ("Anna <anna@x.ru>" → "Anna", "@masha" stays); an address
+    or a number alone is no name."""
+    text = sender.split("<", 1)[0].strip().strip('"').strip()
+    if "@" in text and not text.startswith("@"):
+        return ""
+    if sum(c.isdigit() for c in text) >= 5:
+        return ""
+    return text
+
+
+def _new_lead(incoming: Incoming) -> Lead | None:
+    """A lead for an unknown sender. What the channel knows may not pass the lead's rules (an
+    odd address, a bot with no name): the message is kept all the same, with the fields the
+    lead refused left out, or without a lead when nothing identifies the sender."""
+    data: dict[str, Any] = {
+        **_split_name(incoming.name or _display_name(incoming.sender)),
+        "email": incoming.email,
+        "phone": incoming.phone,
+        "source": incoming.source[:100],
+        "message": (incoming.subject + "\n" + incoming.body_text).strip()[:10_000],
+        **({"owner_id": incoming.default_owner_id} if incoming.default_owner_id else {}),
+    }
+    for _attempt in range(3):
+        try:
+            return lead_create(actor=System(), data=data, channel=Channel.SYSTEM)
+        except ServiceValidationError as exc:
+            refused = {e.field for e in exc.errors} & set(data)
+            log.warning("no lead from %s: %s", incoming.sender or "?", exc.detail)
+            if not refused:
+                return None
+            data = {k: v for k, v in data.items() if k not in refused}
+    return None
 
 
 def _open_lead(incoming: Incoming) -> Lead | None:
@@ -213,14 +258,17 @@ def receive(incoming: Incoming) -> Message:
         if existing is not None:
             return existing
     when = incoming.when or timezone.now()
+    outgoing = incoming.direction == Direction.OUT
     try:
         with transaction.atomic():
-            conversation = _find_conversation(incoming) or _new_conversation(incoming)
+            found = _find_conversation(incoming)
+            conversation = found or _new_conversation(incoming, when)
             message = Message.objects.create(
                 conversation=conversation,
                 account=incoming.account,
-                direction=Direction.IN,
-                status=MessageStatus.RECEIVED,
+                direction=Direction.OUT if outgoing else Direction.IN,
+                status=MessageStatus.SENT if outgoing else MessageStatus.RECEIVED,
+                sent_at=when if outgoing else None,
                 external_id=incoming.external_id[:255],
                 in_reply_to=incoming.in_reply_to[:255],
                 sender=incoming.sender[:255],
@@ -233,43 +281,49 @@ def receive(incoming: Incoming) -> Message:
                 Message.objects.filter(pk=message.pk).update(created_at=when)
             _store_files(message, incoming.files)
             Conversation.objects.filter(pk=conversation.pk).update(
-                unread=True,
-                closed=False,
+                **(
+                    {"unread": True, "closed": False}
+                    if not outgoing
+                    else {"unread": False}
+                    if found is None
+                    else {}
+                ),
                 last_message_at=when,
-                preview=_preview(incoming.body_text or incoming.subject),
+                preview=_preview(_summary(incoming)),
             )
             entity, entity_id = event_target(conversation)
-            events.publish(
-                incoming.event,
-                entity=entity,
-                entity_id=entity_id,
-                payload={
-                    "conversation_id": conversation.pk,
-                    "message_id": message.pk,
-                    "channel": incoming.kind,
-                    "from": incoming.sender,
-                    "subject": incoming.subject,
-                    "text": incoming.body_text[:2000],
-                    **{k: v for k, v in incoming.meta.items() if isinstance(v, str | int)},
-                },
-                channel=Channel.SYSTEM,
-            )
-            if incoming.notify and conversation.owner_id:
+            if incoming.event:
+                events.publish(
+                    incoming.event,
+                    entity=entity,
+                    entity_id=entity_id,
+                    payload={
+                        "conversation_id": conversation.pk,
+                        "message_id": message.pk,
+                        "channel": incoming.kind,
+                        "from": incoming.sender,
+                        "subject": incoming.subject,
+                        "text": incoming.body_text[:2000],
+                        **{k: v for k, v in incoming.meta.items() if isinstance(v, str | int)},
+                    },
+                    channel=Channel.SYSTEM,
+                )
+            if incoming.notify and not outgoing and conversation.owner_id:
                 Notification.objects.create(
                     user_id=conversation.owner_id,
                     title=_("New message from %(who)s") % {"who": incoming.sender or "—"},
-                    body=_preview(incoming.body_text or incoming.subject),
+                    body=_preview(_summary(incoming)),
                     url=conversation.get_absolute_url(),
                     dedupe_key=f"inbox:{message.pk}",
                 )
     except IntegrityError:
         # Another worker stored the same external id a moment ago: that one stands.
         if incoming.external_id:
-            found = Message.objects.filter(
+            stored = Message.objects.filter(
                 account=incoming.account, external_id=incoming.external_id
             ).first()
-            if found is not None:
-                return found
+            if stored is not None:
+                return stored
         raise
     message.refresh_from_db()
     return message
@@ -410,7 +464,7 @@ def deliver_one(message: Message, now: dt.datetime | None = None) -> str:
         external_id = sender(message)
     except Exception as exc:  # any failure of a channel is recorded and retried
         log.warning("reply %s failed: %s", message.pk, exc)
-        final = attempts >= MAX_ATTEMPTS
+        final = attempts >= MAX_ATTEMPTS or isinstance(exc, PermanentSendError)
         Message.objects.filter(pk=message.pk).update(
             status=MessageStatus.FAILED if final else MessageStatus.QUEUED,
             error=str(exc)[:2000] or exc.__class__.__name__,
@@ -451,6 +505,30 @@ def retry(*, actor: Any, message: Message) -> Message:
     )
     message.refresh_from_db()
     return message
+
+
+# --- lead conversion ----------------------------------------------------------------------------
+
+LEAD_CONVERTED_CONSUMER = "inbox.lead_converted"
+
+
+def conversations_follow_conversion(*, lead_id: int, contact_id: int) -> int:
+    """A converted lead's threads join the contact it became, so they show on the contact's
+    card and the next message finds them there; a thread already on a contact keeps it."""
+    return Conversation.objects.filter(lead_id=lead_id, contact__isnull=True).update(
+        contact_id=contact_id
+    )
+
+
+def on_lead_converted(event: OutboxEvent) -> None:
+    """Outbox consumer of ``lead.converted`` (payload ``contact_id``). It runs after the
+    conversion committed, so sales need not know the inbox exists."""
+    if event.name != "lead.converted" or event.entity != LEAD_ENTITY:
+        return
+    contact_id = (event.payload or {}).get("contact_id")
+    if not isinstance(contact_id, int) or not Contact.objects.filter(pk=contact_id).exists():
+        return  # converted without a contact, or the contact is gone since
+    conversations_follow_conversion(lead_id=event.entity_id, contact_id=contact_id)
 
 
 __all__ = ["Incoming", "IncomingFile", "Kind", "receive", "register_sender", "reply"]

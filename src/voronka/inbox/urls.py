@@ -1,9 +1,4 @@
-from django.urls import path
-
-from voronka.inbox import views
+from voronka.inbox.views import urlpatterns
 
 app_name = "inbox"
-urlpatterns = [
-    path("", views.inbox, name="list"),
-    path("<int:pk>/", views.conversation, name="conversation"),
-]
+__all__ = ["app_name", "urlpatterns"]

@@ -25,6 +25,8 @@ from voronka.core.errors import Collector
 from voronka.core.models import Channel
 from voronka.core.text import normalize_email, normalize_phone
 from voronka.customers.validation import clean_inn
+from voronka.inbox.models import Kind
+from voronka.inbox.services import Incoming, receive
 from voronka.sales.services.leads import lead_create
 
 HONEYPOT = "website"
@@ -220,4 +222,33 @@ def form_submit(*, form: WebForm, values: Mapping[str, Any], visit: Visit) -> Fo
             actor=actor,
             channel=Channel.SYSTEM,
         )  # fmt: skip
+        # The submission is also a conversation of the unified inbox, on the lead just made;
+        # form.submitted above is its event, so the inbox publishes none of its own.
+        receive(
+            Incoming(
+                kind=Kind.FORM, account=f"form:{form.pk}",
+                external_id=f"submission:{submission.pk}",
+                sender=str(lead), name=str(lead), email=lead.email, phone=lead.phone,
+                subject=(form.title or form.name)[:255], body_text=_submission_text(inputs, kept),
+                meta={"form_id": form.pk, "submission_id": submission.pk},
+                source=form.lead_source, create_lead=False, lead_id=lead.pk, event="",
+            )
+        )  # fmt: skip
     return submission
+
+
+def _submission_text(inputs: list[FormInput], kept: Mapping[str, Any]) -> str:
+    """What the visitor sent, one "Label: value" line per filled input, as the thread shows."""
+    lines = []
+    for spec in inputs:
+        value = kept.get(spec.key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, bool):
+            shown = _("yes") if value else _("no")
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        lines.append(f"{spec.label}: {shown}" if "\n" not in shown else f"{spec.label}:\n{shown}")
+    return "\n".join(lines)

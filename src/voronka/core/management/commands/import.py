@@ -1,4 +1,5 @@
-"""``voronka import contacts FILE``: import a CSV, XLSX or vCard file from the command line.
+"""``voronka import contacts|companies|leads|deals|products FILE``: import a CSV, XLSX or vCard
+file from the command line.
 
 The same path as the web page: the file is uploaded into a job, mapped (the suggestions, or
 ``--mapping``), checked or imported chunk by chunk with the job's checkpoint, and its rejected
@@ -18,17 +19,20 @@ from voronka.core.errors import Forbidden, ServiceValidationError
 
 
 class Command(BaseCommand):
-    help = "Import contacts or companies from a CSV, XLSX or vCard file."
+    help = "Import contacts, companies, leads, deals or products from a CSV, XLSX or vCard file."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("entity", choices=["contacts", "companies"])
+        parser.add_argument(
+            "entity", choices=["contacts", "companies", "leads", "deals", "products"]
+        )
         parser.add_argument("file", help="the CSV, XLSX or vCard (.vcf) file")
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would happen, write nothing"
         )
         parser.add_argument(
             "--dedupe", choices=["skip", "update", "create"], default="skip",
-            help="when the record exists (same e-mail/phone, or INN for companies)",
+            help="when the record exists: same e-mail/phone (contacts, leads not yet converted), "
+            "INN/e-mail/phone (companies), external ID (deals), SKU (products)",
         )  # fmt: skip
         parser.add_argument(
             "--mapping",
@@ -127,6 +131,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {header} → {labels.get(target, '(not imported)')}")
 
     def _summary(self, job: Any, *, dry_run: bool) -> None:
+        from voronka.imports.kinds import describe_notes
+
+        self._summary_counts(job, dry_run=dry_run)
+        for note in describe_notes(job.notes):
+            self.stdout.write(f"  {note}")
+
+    def _summary_counts(self, job: Any, *, dry_run: bool) -> None:
         if dry_run:
             c = job.check_counts
             self.stdout.write(
