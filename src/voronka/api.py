@@ -18,6 +18,7 @@ from voronka.customers.api import companies, contacts, search, tags
 from voronka.customers.api_merge import companies_merge, contacts_merge
 from voronka.imports.api import imports
 from voronka.inbox.api import conversations
+from voronka.mail.api import mailboxes
 from voronka.messaging.api import message_templates, messages
 from voronka.sales.api import (
     activities,
@@ -71,6 +72,7 @@ api.add_router("/message-templates", message_templates)
 api.add_router("/messages", messages)
 api.add_router("/automation", automation)
 api.add_router("/conversations", conversations)
+api.add_router("/mailboxes", mailboxes)
 api.add_router("/telegram-bots", telegram_bots)
 api.add_router("/calls", calls)
 api.add_router("/tracking-numbers", tracking_numbers)

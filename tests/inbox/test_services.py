@@ -65,6 +65,18 @@ def test_files_are_stored_with_the_message(alice: Any, incoming: Any) -> None:
     assert att.file.read() == b"%PDF-1.4"
 
 
+def test_a_long_cyrillic_file_name_is_kept_for_people_and_fits_the_disk(
+    alice: Any, incoming: Any
+) -> None:
+    long_name = "Коммерческое предложение " * 12 + ".pdf"  # 300+ characters, 500+ bytes
+    m = incoming(alice, "КП", files=[IncomingFile(long_name, b"%PDF", "application/pdf")])
+    (att,) = m.attachments.all()
+    assert att.name == long_name[:255]
+    stored = att.file.name.rsplit("/", 1)[-1]
+    assert stored.endswith(".pdf") and len(stored.encode()) <= 255
+    assert att.file.read() == b"%PDF"
+
+
 def test_a_message_of_files_only_shows_their_names_in_the_list(alice: Any, incoming: Any) -> None:
     m = incoming(
         alice, "", subject="", files=[IncomingFile("photo.jpg", b"\xff\xd8", "image/jpeg")]

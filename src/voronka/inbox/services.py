@@ -225,13 +225,26 @@ def clean_html(html: str) -> str:
     return nh3.clean(html[:BODY_LIMIT]) if html else ""
 
 
+def _file_name(raw: str, limit: int = 150) -> str:
+    """A safe file name within ``limit`` bytes (file systems count bytes, and a Cyrillic
+    letter is two), keeping the extension."""
+    name = (raw or "file").replace("/", "_").replace("\\", "_").replace("\x00", "")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode()) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    budget = limit - len(suffix.encode())
+    stem = stem.encode()[:budget].decode(errors="ignore") or "file"
+    return stem + suffix
+
+
 def _store_files(message: Message, files: Sequence[IncomingFile]) -> None:
     for f in files:
-        name = (f.name or "file").replace("/", "_").replace("\\", "_")[:200]
+        shown = (f.name or "file").replace("\x00", "")[:255]  # the name people see
         att = Attachment(
-            message=message, name=name, content_type=f.content_type[:128], size=len(f.content)
+            message=message, name=shown, content_type=f.content_type[:128], size=len(f.content)
         )
-        att.file.save(name, ContentFile(f.content), save=False)
+        att.file.save(_file_name(f.name), ContentFile(f.content), save=False)
         att.save()
 
 
@@ -297,14 +310,14 @@ def receive(incoming: Incoming) -> Message:
                     incoming.event,
                     entity=entity,
                     entity_id=entity_id,
-                    payload={
+                    payload={  # the channel's extras first: they never replace our keys
+                        **{k: v for k, v in incoming.meta.items() if isinstance(v, str | int)},
                         "conversation_id": conversation.pk,
                         "message_id": message.pk,
                         "channel": incoming.kind,
                         "from": incoming.sender,
                         "subject": incoming.subject,
                         "text": incoming.body_text[:2000],
-                        **{k: v for k, v in incoming.meta.items() if isinstance(v, str | int)},
                     },
                     channel=Channel.SYSTEM,
                 )
