@@ -32,6 +32,8 @@ from voronka.sales.api import (
 )
 from voronka.telegram.api import telegram_bots
 from voronka.telephony.api import calls, tracking_numbers
+from voronka.webhooks.api import webhook_deliveries, webhooks
+from voronka.webhooks.schemas import OPENAPI_WEBHOOKS
 
 api = NinjaAPI(
     title="Voronka API",
@@ -46,6 +48,7 @@ api = NinjaAPI(
     "See docs/api-guide.md for pagination, filters, errors and idempotency.",
 )
 install_error_handlers(api)
+api.openapi_extra["webhooks"] = OPENAPI_WEBHOOKS
 
 api.add_router("/contacts", contacts)
 api.add_router("/companies", companies)
@@ -71,6 +74,8 @@ api.add_router("/lead-sources", lead_sources)
 api.add_router("/message-templates", message_templates)
 api.add_router("/messages", messages)
 api.add_router("/automation", automation)
+api.add_router("/webhooks", webhooks)
+api.add_router("/webhook-deliveries", webhook_deliveries)
 api.add_router("/conversations", conversations)
 api.add_router("/mailboxes", mailboxes)
 api.add_router("/telegram-bots", telegram_bots)

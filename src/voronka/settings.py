@@ -159,6 +159,7 @@ else:
 
 TASKS: dict[str, dict[str, object]] = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if REDIS_URL and os.environ.get("VORONKA_TASK_BACKEND", "") == "rq":
+    INSTALLED_APPS.append("django_rq")  # django-tasks-rq enqueues through django-rq
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 

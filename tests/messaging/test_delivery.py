@@ -61,6 +61,15 @@ def test_transactional_email_has_no_unsubscribe_header(smtp, deliver, quiet, ali
     assert "Ваш счёт во вложении." in mail.get_body(("plain",)).get_content()
 
 
+def test_a_burst_drains_in_one_run_of_the_job_not_fifty_per_tick(
+    smtp, deliver, quiet, alice
+) -> None:
+    for n in range(120):
+        send_email(actor=alice, to_contact=quiet, subject=f"Заказ {n}", body="Готов.")
+    assert deliver() == 120
+    assert sorted(int(m["Subject"].split()[-1]) for m in smtp.messages) == list(range(120))
+
+
 def test_marketing_without_consent_is_suppressed_with_reason(smtp, deliver, promo, quiet,
                                                              alice) -> None:  # fmt: skip
     msg = send_email(actor=alice, to_contact=quiet, template=promo, marketing=True)

@@ -12,6 +12,6 @@ class MessagingConfig(AppConfig):
         from voronka.messaging import timeline_provider
         from voronka.messaging.delivery import deliver_due
 
-        periodic.register("messaging.deliver", 10.0, deliver_due)
+        periodic.register("messaging.deliver", 3.0, deliver_due)
         timeline_provider.register()
         register_panel(Panel("contact", "messages", "messaging:contact_messages", order=30))

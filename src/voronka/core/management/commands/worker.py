@@ -1,8 +1,10 @@
 """``voronka worker``: run background tasks (imports, exports, mailings, automation).
 
 With the default task backend (the database) this is django-tasks-db's ``db_worker`` over every
-queue, plus the periodic jobs of :mod:`voronka.core.periodic` in a thread. ``voronka serve`` runs
-one as its child; run more with this command to scale out."""
+queue; with ``REDIS_URL`` and ``VORONKA_TASK_BACKEND=rq`` it is an RQ worker on the backend's
+queues. Either way the periodic jobs of :mod:`voronka.core.periodic` (event dispatch, automation,
+e-mail and webhook delivery) run beside it in a thread. ``voronka serve`` runs one as its child;
+run more with this command to scale out."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from django.db import OperationalError, close_old_connections
 # Set by ``voronka serve`` for its child: the worker stops when that parent is gone, so a
 # server killed with SIGKILL leaves no orphan worker behind.
 PARENT_PID_ENV = "VORONKA_WORKER_PARENT_PID"
+STOP_GRACE_SECONDS = 8.0
 
 
 log = logging.getLogger("voronka.worker")
@@ -59,11 +62,16 @@ class Command(BaseCommand):
         from voronka.core import periodic
 
         stop = threading.Event()
-        threading.Thread(target=periodic.loop, args=(stop,), name="periodic", daemon=True).start()
+        loop = threading.Thread(target=periodic.loop, args=(stop,), name="periodic", daemon=True)
+        loop.start()
         try:
             self._run_tasks(options)
         finally:
             stop.set()
+            # A graceful stop lets the job in progress finish (a claimed batch of e-mails or
+            # webhooks half sent would otherwise go out again after its lease); ``serve``
+            # waits 10 s before it kills the worker.
+            loop.join(STOP_GRACE_SECONDS)
 
     def _run_tasks(self, options: dict[str, Any]) -> None:
         backend = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
@@ -86,17 +94,49 @@ class Command(BaseCommand):
                     log.warning("task loop stopped (%s); starting it again", exc)
                     close_old_connections()
                     time.sleep(1.0)
-        if "rqworker" in _commands():
-            queues = [] if options["queue"] == "*" else options["queue"].split(",")
-            call_command("rqworker", *queues, burst=options["batch"])
+        if backend == "django_tasks_rq.RQBackend":
+            self._run_rq(options)
             return
         raise CommandError(
             f"no worker for the task backend {backend!r}: "
             "use the database backend (unset VORONKA_TASK_BACKEND)"
         )
 
+    def _run_rq(self, options: dict[str, Any]) -> None:
+        """The RQ worker for the backend's queues, in this process, beside the periodic thread.
 
-def _commands() -> set[str]:
-    from django.core.management import get_commands
+        ``django_tasks_rq.Job`` is what turns an RQ job back into a django-tasks call (RQ's own
+        job class cannot run a ``Task``). The worker does not fork a child per job: forking a
+        process whose periodic thread may hold a lock or an open database connection at that
+        instant is unsafe, and our tasks are thin. RQ's scheduler (for ``run_after``, which no
+        Voronka task uses) stays off: it is a forked process that outlives a worker killed with
+        SIGKILL."""
+        import django_rq
+        from django_tasks_rq.backend import Job
 
-    return set(get_commands())
+        configured: Any = settings.TASKS.get("default", {}).get("QUEUES") or ["default"]
+        queues = (
+            [str(q) for q in configured] if options["queue"] == "*" else options["queue"].split(",")
+        )
+        worker = django_rq.get_worker(*queues, job_class=Job, worker_class=_simple_worker_class())
+        level = "WARNING" if options["verbosity"] == 0 else "INFO"
+        close_old_connections()
+        worker.work(burst=options["batch"], logging_level=level)
+
+
+def _simple_worker_class() -> type[Any]:
+    from rq.worker import SimpleWorker
+
+    class DjangoSimpleWorker(SimpleWorker):
+        """Runs each job in the worker process with fresh database connections around it,
+        as Django does around a request (a connection idle between jobs may have been closed
+        by the server)."""
+
+        def execute_job(self, job: Any, queue: Any) -> Any:
+            close_old_connections()
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                close_old_connections()
+
+    return DjangoSimpleWorker
