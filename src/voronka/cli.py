@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
             "  createuser USERNAME [--role R] [--team T] [--email E] [--password P]\n"
             "  apikey create --user NAME     create an API key (printed once)\n"
             "  check [--deploy]              check the configuration\n"
+            "  import KIND FILE [--dry-run] [--dedupe skip|update|create]\n"
+            "                                import contacts, companies, leads, deals or products\n"
             "  bench [--scale 10k|100k|1m]   run the benchmarks\n"
             "  manage COMMAND …              any Django management command"
         )
