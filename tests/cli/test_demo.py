@@ -102,7 +102,7 @@ def test_demo_fills_the_sales_pipeline_without_setting_off_automation(db: Any, c
     deals = Deal.objects.count()
     assert deals == 12  # one per company at this size
     assert re.search(rf"Also: {deals} deals, 30 leads, \d+ activities", out)
-    assert Lead.objects.count() == 30
+    assert Lead.objects.count() == 30 + 3  # and the inbox's two strangers and a Telegram chat
     assert Activity.objects.exists()
     assert SalesDocument.objects.filter(kind="quote").exists()
     kinds = set(Deal.objects.values_list("stage__kind", flat=True))
@@ -118,3 +118,20 @@ def test_demo_fills_the_sales_pipeline_without_setting_off_automation(db: Any, c
     assert not sales_events.exists()
     _load(capsys)  # a second run adds more and fails on nothing
     assert Deal.objects.count() == 2 * deals
+
+
+def test_demo_fills_the_inbox_with_threads_of_every_channel(db: Any, capsys: Any) -> None:
+    from voronka.core.models import OutboxEvent
+    from voronka.inbox.models import Conversation, Message
+
+    out = _load(capsys)
+    assert re.search(r"\d+ conversations", out)
+    assert {"email", "telegram", "call"} <= set(Conversation.objects.values_list("kind", flat=True))
+    thread = Conversation.objects.get(subject="Счёт на поставку")
+    assert thread.contact_id is not None
+    assert list(thread.messages.values_list("direction", flat=True)) == ["in", "out", "in"]
+    assert Conversation.objects.filter(lead__isnull=False, contact__isnull=True).exists()
+    assert not OutboxEvent.objects.filter(name__startswith="message.").exists()
+    before = Message.objects.count()
+    _load(capsys)  # the same demo messages again are recognised, not doubled
+    assert Message.objects.count() == before
