@@ -165,7 +165,7 @@ def test_a_failing_handler_is_retried_then_recorded_and_others_go_on(
         dispatch.unregister_consumer("test.flaky")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps content type ids
 def test_two_dispatchers_at_once_do_not_double_handle(consumer: list[int]) -> None:
     name = str(connection.settings_dict["NAME"])
     if connection.vendor == "sqlite" and ("memory" in name or not name):

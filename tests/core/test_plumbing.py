@@ -18,7 +18,7 @@ from voronka.customers.services import contact_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps content type ids
 def test_publish_outside_a_transaction_is_refused() -> None:
     with pytest.raises(RuntimeError):
         events.publish("x.y", entity="x", entity_id=1)

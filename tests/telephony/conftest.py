@@ -33,6 +33,12 @@ def generic_sign(body: bytes, secret: str = GENERIC_SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def crm_in_english(settings: Any) -> None:
+    """What calls write is in the CRM's language; these tests read it in English."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def public() -> Client:
     """A client with no session, like a PBX."""
@@ -110,12 +116,15 @@ def post_zadarma(public: Client) -> Callable[..., Any]:
 
 @pytest.fixture
 def post_generic(public: Client) -> Callable[..., Any]:
-    def post(pbx: Any, data: Any, *, signature: str | None = None, raw: bytes | None = None) -> Any:
+    def post(
+        pbx: Any, data: Any, *, signature: str | None = None, raw: bytes | None = None,
+        **headers: str,
+    ) -> Any:  # fmt: skip
         body = raw if raw is not None else json.dumps(data).encode()
         sig = signature if signature is not None else generic_sign(body)
         return public.post(
             f"/telephony/hook/{pbx.token}/", body, content_type="application/json",
-            HTTP_X_VORONKA_SIGNATURE=sig,
+            HTTP_X_VORONKA_SIGNATURE=sig, **headers,
         )  # fmt: skip
 
     return post

@@ -294,3 +294,14 @@ def test_hidden_caller_is_kept_in_the_log_only(generic: Any, post_generic: Any) 
     assert post_generic(generic, event("missed", **{"from": "anonymous"})).status_code == 200
     assert Call.objects.get().caller == "anonymous"
     assert not Lead.objects.exists()
+
+
+def test_a_russian_crm_writes_its_tasks_in_russian_whatever_the_pbx_sends(
+    generic: Any, tracking: Any, bob: Any, post_generic: Any, settings: Any
+) -> None:
+    from voronka.sales.models import Activity
+
+    settings.LANGUAGE_CODE = "ru"
+    post_generic(generic, event("missed"), HTTP_ACCEPT_LANGUAGE="en")
+    task = Activity.objects.get(kind="task")
+    assert task.subject == "Перезвонить на +7 916 123-45-67"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -50,6 +52,13 @@ def _hook_request(request: HttpRequest, rest: str) -> adapters.HookRequest:
 
 @csrf_exempt
 def hook(request: HttpRequest, token: str, rest: str = "") -> HttpResponse:
+    """The PBX speaks no language of ours: what a call writes (task titles, timeline text)
+    is in the CRM's own language, whatever its request's headers say."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _hook(request, token, rest)
+
+
+def _hook(request: HttpRequest, token: str, rest: str) -> HttpResponse:
     integration = selectors.integration_by_token(token)
     if integration is None:
         return _error(404, _("no such telephony integration: check the address"))
