@@ -142,6 +142,15 @@ def test_filters_and_sort(admin: Any, alice: Any) -> None:
     assert names(admin, {"sort": "-cf.revenue"}) == ["B", "A", "C"]
 
 
+def test_sort_by_a_text_custom_field_puts_empty_values_first(admin: Any) -> None:
+    custom_field_create(entity="customers.contact", label="City", type="text")
+    contact_create(actor=admin, data={"last_name": "A", "custom": {"city": "Тверь"}})
+    contact_create(actor=admin, data={"last_name": "B"})
+    contact_create(actor=admin, data={"last_name": "C", "custom": {"city": "Омск"}})
+    assert names(admin, {"sort": "cf.city"}) == ["B", "C", "A"]
+    assert names(admin, {"sort": "-cf.city"}) == ["A", "C", "B"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [({"sort": "password"}, "sort"), ({"cf.nope": "1"}, "cf.nope"), ({"limit": "0"}, "limit"),

@@ -283,6 +283,15 @@ class PageParams(Schema):
     limit: int = 50
 
 
+def json_response(request: HttpRequest, body: Any, status: int = 200) -> HttpResponse:
+    """``body`` rendered exactly as ninja renders a validated answer (same renderer, encoder
+    and content type), for hot endpoints that build their answer in the response schema's
+    shape themselves and return it as an HttpResponse, which ninja passes through as is."""
+    from voronka.api import api  # the instance that routes to us; imported late (cycle)
+
+    return api.create_response(request, body, status=status)
+
+
 def page_body(page: Page[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     """The one shape of every list answer."""
     return {"items": [render(item) for item in page.items], "next_cursor": page.next_cursor}

@@ -6,9 +6,11 @@ the user may not see answers 404 whatever the method."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.db.models import prefetch_related_objects
+from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from voronka.core.api import (
@@ -17,15 +19,17 @@ from voronka.core.api import (
     PageParams,
     check_query,
     idempotent,
+    json_response,
     page_body,
     query_doc,
     simple_page,
 )
 from voronka.core.errors import NotFound, ServiceValidationError
 from voronka.core.models import Channel
+from voronka.core.pagination import keyset_page
 from voronka.core.schemas import ERRORS
 from voronka.customers import selectors, services
-from voronka.customers.models import Company, Contact, Tag
+from voronka.customers.models import Company, Contact, ContactEmail, ContactPhone, Tag
 from voronka.customers.schemas import (
     CompanyIn,
     CompanyOut,
@@ -114,19 +118,91 @@ def _written_contact(contact: Contact) -> dict[str, Any]:
     return contact_out(contact)
 
 
+# The columns of contact_out that live on the contact row itself.
+CONTACT_COLUMNS = (
+    "id", "first_name", "middle_name", "last_name", "company_id", "position", "birthday",
+    "owner_id", "source", "email_consent", "sms_consent", "custom", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _contact_rows_out(rows: list[Any]) -> list[dict[str, Any]]:
+    """``contact_out`` of a page read as plain values: the page's e-mails, phones and tags in
+    one query each, no model instances (W4: about a third of a list request's CPU went into
+    building contacts, companies, owners and their children as objects)."""
+    ids = [row.id for row in rows]
+    emails: dict[int, list[dict[str, str]]] = defaultdict(list)
+    phones: dict[int, list[dict[str, str]]] = defaultdict(list)
+    tags: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for contact_id, email, kind in (
+            ContactEmail.objects.filter(contact_id__in=ids)
+            .order_by("id")
+            .values_list("contact_id", "email", "kind")
+        ):
+            emails[contact_id].append({"email": email, "kind": kind})
+        for contact_id, phone, kind in (
+            ContactPhone.objects.filter(contact_id__in=ids)
+            .order_by("id")
+            .values_list("contact_id", "phone", "kind")
+        ):
+            phones[contact_id].append({"phone": phone, "kind": kind})
+        for contact_id, name in (
+            Contact.tags.through.objects.filter(contact_id__in=ids)
+            .order_by("tag__name_folded")
+            .values_list("contact_id", "tag__name")
+        ):
+            tags[contact_id].append(name)
+    return [
+        {
+            "id": row.id,
+            "first_name": row.first_name,
+            "middle_name": row.middle_name,
+            "last_name": row.last_name,
+            "emails": emails.get(row.id, []),
+            "phones": phones.get(row.id, []),
+            "company_id": row.company_id,
+            "position": row.position,
+            "birthday": row.birthday,
+            "owner_id": row.owner_id,
+            "source": row.source,
+            "email_consent": row.email_consent,
+            "sms_consent": row.sms_consent,
+            "tags": sorted(tags.get(row.id, []), key=str.casefold),
+            "custom": dict(row.custom or {}),
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+        }
+        for row in rows
+    ]
+
+
 @contacts.get("", response={200: ContactPage, **ERRORS}, openapi_extra=CONTACT_LIST_DOC)
-def list_contacts(request: ApiRequest) -> dict[str, Any]:
-    """Contacts the caller may see, filtered, sorted and paged by cursor."""
+def list_contacts(request: ApiRequest) -> HttpResponse:
+    """Contacts the caller may see, filtered, sorted and paged by cursor.
+
+    The same rows, order and cursor as ``selectors.contact_list`` (same visibility, filters
+    and keyset), read as values. The body is built here in ContactPage's exact shape and
+    rendered by the API's own renderer, skipping ninja's re-validation of 50 dicts we built
+    ourselves; tests/api/test_fast_paths.py checks it against the schema's output."""
     params = check_query(request.GET)
     query = selectors.parse_list_query(selectors.CONTACT_SPEC, params, request.auth)
-    return page_body(selectors.contact_list(request.auth, query), contact_out)
+    extra = [k.name for k in query.sort if k.name not in CONTACT_COLUMNS]
+    qs = selectors.filtered_queryset(selectors.CONTACT_SPEC, request.auth, query)
+    page = keyset_page(
+        qs.values_list(*CONTACT_COLUMNS, *extra, named=True), query.sort, query.cursor,
+        query.limit,
+    )  # fmt: skip
+    body = {"items": _contact_rows_out(page.items), "next_cursor": page.next_cursor}
+    return json_response(request, body)
 
 
 @contacts.post("", response={201: ContactOut, **ERRORS}, openapi_extra=IDEMPOTENCY_DOC)
 @idempotent
 def create_contact(request: ApiRequest, payload: ContactIn) -> Status[dict[str, Any]]:
     """Create a contact; the owner defaults to the caller."""
-    contact = services.contact_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    contact = services.contact_create(
+        actor=request.auth, data=_body(payload), channel=Channel.API, keep_children=True
+    )
     return Status(201, _written_contact(contact))
 
 

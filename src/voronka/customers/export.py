@@ -6,21 +6,31 @@ carriage return) gets a leading single quote (OWASP "CSV injection")."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any, BinaryIO
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from voronka.core.custom_fields import definitions
+from voronka.core.models import CustomField
 from voronka.customers.display import custom_text
+from voronka.customers.models import Contact, ContactEmail, ContactPhone
 from voronka.customers.selectors import (
+    CONTACT_SPEC,
     ListQuery,
     company_export_rows,
-    contact_export_rows,
+    filtered_queryset,
 )
 from voronka.customers.services import COMPANY_ENTITY, CONTACT_ENTITY
 
@@ -57,7 +67,98 @@ def _tags(record: Any) -> str:
     return ", ".join(sorted(t.name for t in record.tags.all()))
 
 
-def contact_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list[Any]]]:
+# Contact columns read as plain values; the company name through its LEFT JOIN.
+CONTACT_EXPORT_COLUMNS = (
+    "id", "last_name", "first_name", "middle_name", "company__name", "position", "birthday",
+    "owner_id", "source", "email_consent", "sms_consent", "created_at",
+)  # fmt: skip
+EXPORT_CHUNK = 2000
+
+
+def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _of_contacts(ids: list[int]) -> RawSQL:
+    """``contact_id__in=`` these ids as one parameter (an array on PostgreSQL, JSON on SQLite):
+    a chunk's 2,000 placeholders cost more to prepare and parse than the query takes to run."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+
+
+def _joined(pairs: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """{contact id: "a, b"} from (contact id, value) pairs in the order given."""
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for contact_id, value in pairs:
+        grouped[contact_id].append(value)
+    return {contact_id: ", ".join(values) for contact_id, values in grouped.items()}
+
+
+def _contact_export_values(
+    user: Any, query: ListQuery, fields: list[CustomField]
+) -> Iterator[list[Any]]:
+    """Every contact of the list as raw cell values, in the list's order.
+
+    The rows are those of ``filtered_queryset`` (the list's visibility, filters and sort),
+    read as values and streamed in chunks; each chunk's e-mails, phones and tags are one query
+    each and owners are read once. Model instances and Django's per-row prefetch cost about
+    0.3 ms a row, which capped an export near 3,000 rows/s (W8)."""
+    columns = CONTACT_EXPORT_COLUMNS + (("custom",) if fields else ())
+    qs = filtered_queryset(CONTACT_SPEC, user, query).order_by(
+        *[f"-{k.name}" if k.descending else k.name for k in query.sort]
+    )
+    owners: dict[int, str] = {}
+    through = Contact.tags.through
+    for chunk in _chunks(qs.values_list(*columns).iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        ids = [row[0] for row in chunk]
+        emails = _joined(
+            ContactEmail.objects.filter(contact_id__in=_of_contacts(ids))
+            .order_by("id")
+            .values_list("contact_id", "email")
+        )
+        phones = _joined(
+            ContactPhone.objects.filter(contact_id__in=_of_contacts(ids))
+            .order_by("id")
+            .values_list("contact_id", "phone")
+        )
+        tag_names: dict[int, list[str]] = defaultdict(list)
+        for contact_id, name in through.objects.filter(
+            contact_id__in=_of_contacts(ids)
+        ).values_list("contact_id", "tag__name"):
+            tag_names[contact_id].append(name)
+        missing = {row[7] for row in chunk if row[7] is not None and row[7] not in owners}
+        if missing:
+            # str(user) as the list shows an owner (full name, else the username).
+            owners.update((u.pk, str(u)) for u in get_user_model().objects.filter(pk__in=missing))
+        for row in chunk:
+            contact_id = row[0]
+            tags = tag_names.get(contact_id)
+            cells = [
+                contact_id,
+                row[1],
+                row[2],
+                row[3],
+                row[4] or "",
+                row[5],
+                emails.get(contact_id, ""),
+                phones.get(contact_id, ""),
+                row[6],
+                owners.get(row[7], "") if row[7] is not None else "",
+                row[8],
+                ", ".join(sorted(tags)) if tags else "",
+                row[9],
+                row[10],
+                row[11],
+            ]
+            if fields:
+                custom = row[12] or {}
+                cells += [custom_text(cf, custom.get(cf.key)) for cf in fields]
+            yield cells
+
+
+def contact_table(user: Any, query: ListQuery) -> tuple[list[str], Iterable[list[Any]]]:
     """Headers and rows of every contact the list shows, custom fields as columns."""
     fields = definitions(CONTACT_ENTITY)
     headers = [
@@ -77,29 +178,28 @@ def contact_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list
         _("Agrees to SMS marketing"),
         _("Created"),
     ] + [cf.label for cf in fields]
+    return headers, ContactExportRows(user, query, fields)
 
-    def rows() -> Iterator[list[Any]]:
-        for c in contact_export_rows(user, query):
-            custom = c.custom or {}
-            yield [
-                c.pk,
-                c.last_name,
-                c.first_name,
-                c.middle_name,
-                c.company.name if c.company_id and c.company else "",
-                c.position,
-                ", ".join(e.email for e in c.emails.all()),
-                ", ".join(p.phone for p in c.phones.all()),
-                c.birthday,
-                _owner(c),
-                c.source,
-                _tags(c),
-                c.email_consent,
-                c.sms_consent,
-                c.created_at,
-            ] + [custom_text(cf, custom.get(cf.key)) for cf in fields]
 
-    return headers, rows()
+class ContactExportRows:
+    """The rows of a contact export. Iterating gives each row's typed cells (what XLSX and any
+    other writer use); ``write_csv`` asks :meth:`csv_lines` first, which on PostgreSQL has the
+    database write the very same CSV lines with ``COPY … TO STDOUT``."""
+
+    def __init__(self, user: Any, query: ListQuery, fields: list[CustomField]) -> None:
+        self.user = user
+        self.query = query
+        self.fields = fields
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return _contact_export_values(self.user, self.query, self.fields)
+
+    def csv_lines(self, yes: str, no: str, zone: Any) -> Iterator[bytes] | None:
+        """The CSV lines (``\\r\\n``-terminated) of every row as ``write_csv`` would write
+        them, or None when only the row-by-row path can promise the same bytes."""
+        from voronka.customers.export_copy import contact_copy_lines
+
+        return contact_copy_lines(self.user, self.query, self.fields, yes=yes, no=no, zone=zone)
 
 
 def company_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list[Any]]]:
@@ -151,14 +251,55 @@ def _csv_text(value: Any) -> str:
     return str(value)
 
 
+def _csv_cell_writer() -> Any:
+    """``_csv_text`` with the common types first: text (most cells), None, whole numbers, yes/no
+    and timestamps are handled inline, anything else goes through ``_csv_text`` itself. The
+    same text comes out; it only skips escape_cell's chain of checks for every cell."""
+    yes, no = str(_("Yes")), str(_("No"))
+    zone = timezone.get_current_timezone()
+
+    def cell(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return "'" + value if value.startswith(FORMULA_STARTS) else value
+        if value is None:
+            return ""
+        if kind is int:
+            return str(value)
+        if kind is bool:
+            return yes if value else no
+        if kind is dt.datetime and value.utcoffset() is not None:
+            return value.astimezone(zone).replace(tzinfo=None).isoformat(sep=" ")
+        return _csv_text(value)
+
+    return cell
+
+
 def write_csv(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
-    """CSV in UTF-8 with a BOM (so Excel reads Cyrillic), streamed line by line."""
+    """CSV in UTF-8 with a BOM (so Excel reads Cyrillic), streamed in pieces of about 64 KB."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff".encode()
+    cell = _csv_cell_writer()
     writer.writerow([_csv_text(v) for v in headers])
+    lines = (
+        rows.csv_lines(cell(True), cell(False), timezone.get_current_timezone())
+        if isinstance(rows, ContactExportRows)
+        else None
+    )
+    if lines is not None:
+        out = [buffer.getvalue().encode()]
+        size = 0
+        for line in lines:
+            out.append(line)
+            size += len(line)
+            if size > 64 * 1024:
+                yield b"".join(out)
+                out, size = [], 0
+        yield b"".join(out)
+        return
     for row in rows:
-        writer.writerow([_csv_text(v) for v in row])
+        writer.writerow([cell(v) for v in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue().encode()
             buffer.seek(0)

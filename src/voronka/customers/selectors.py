@@ -20,6 +20,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    TextField,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -227,7 +228,7 @@ def _custom_sort(cf: CustomField) -> Expression:
     text = KeyTextTransform(cf.key, "custom")
     if cf.type in (CustomFieldType.NUMBER, CustomFieldType.MONEY):
         return Coalesce(Cast(text, FloatField()), Value(-1e18))
-    return Coalesce(text, Value(""))
+    return Coalesce(text, Value(""), output_field=TextField())
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,7 @@ def parse_list_query(spec: EntitySpec, params: Mapping[str, Any], user: Any) -> 
     return query
 
 
-def _filtered(spec: EntitySpec, user: Any, query: ListQuery) -> QuerySet[Any]:
+def filtered_queryset(spec: EntitySpec, user: Any, query: ListQuery) -> QuerySet[Any]:
     qs = spec.model.objects.visible_to(user)
     if query.annotations:
         qs = qs.annotate(**query.annotations)
@@ -380,7 +381,7 @@ def _filtered(spec: EntitySpec, user: Any, query: ListQuery) -> QuerySet[Any]:
 
 
 def contact_list(user: Any, query: ListQuery) -> Page[Contact]:
-    qs = _filtered(CONTACT_SPEC, user, query).select_related("company", "owner")
+    qs = filtered_queryset(CONTACT_SPEC, user, query).select_related("company", "owner")
     qs = qs.prefetch_related(
         "emails", "phones", Prefetch("tags", queryset=Tag.objects.order_by("name_folded"))
     )
@@ -388,24 +389,15 @@ def contact_list(user: Any, query: ListQuery) -> Page[Contact]:
 
 
 def company_list(user: Any, query: ListQuery) -> Page[Company]:
-    qs = _filtered(COMPANY_SPEC, user, query).select_related("owner")
+    qs = filtered_queryset(COMPANY_SPEC, user, query).select_related("owner")
     qs = qs.prefetch_related(
         "addresses", Prefetch("tags", queryset=Tag.objects.order_by("name_folded"))
     )
     return keyset_page(qs, query.sort, query.cursor, query.limit)
 
 
-def contact_export_rows(user: Any, query: ListQuery) -> Any:
-    """Every contact of the list (not only a page), streamed in chunks."""
-    qs = _filtered(CONTACT_SPEC, user, query).select_related("company", "owner")
-    qs = qs.prefetch_related("emails", "phones", "tags").order_by(
-        *[f"-{k.name}" if k.descending else k.name for k in query.sort]
-    )
-    return qs.iterator(chunk_size=2000)
-
-
 def company_export_rows(user: Any, query: ListQuery) -> Any:
-    qs = _filtered(COMPANY_SPEC, user, query).select_related("owner")
+    qs = filtered_queryset(COMPANY_SPEC, user, query).select_related("owner")
     qs = qs.prefetch_related("tags", "addresses").order_by(
         *[f"-{k.name}" if k.descending else k.name for k in query.sort]
     )

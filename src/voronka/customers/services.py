@@ -61,7 +61,7 @@ def _unknown_fields(errors: Collector, data: Mapping[str, Any], allowed: set[str
             errors.add(name, _("unknown field"))
 
 
-def _clean_owner(errors: Collector, data: dict[str, Any]) -> None:
+def _clean_owner(errors: Collector, data: dict[str, Any], actor: Any = None) -> None:
     from django.contrib.auth import get_user_model
 
     if "owner_id" not in data or data["owner_id"] in (None, ""):
@@ -73,7 +73,12 @@ def _clean_owner(errors: Collector, data: dict[str, Any]) -> None:
     except (TypeError, ValueError):
         errors.add("owner_id", _("must be a user id"))
         return
-    if not get_user_model().objects.filter(pk=owner_id, is_active=True).exists():
+    user_model = get_user_model()
+    # The usual case is "the owner is me": the actor is an active user loaded for this request
+    # (a session or an API key), so asking the database again would only cost a query.
+    # Stand-ins such as OnBehalfOf are not users and are checked like any other owner.
+    is_actor = type(actor) is user_model and actor.pk == owner_id and actor.is_active
+    if not is_actor and not user_model.objects.filter(pk=owner_id, is_active=True).exists():
         errors.add("owner_id", _("no such active user"))
     data["owner_id"] = owner_id
 
@@ -145,7 +150,7 @@ def _clean_contact(
     clean_bool(errors, data, "email_consent")
     clean_bool(errors, data, "sms_consent")
     clean_date(errors, data, "birthday")
-    _clean_owner(errors, data)
+    _clean_owner(errors, data, actor)
     if "emails" in data:
         data["emails"] = clean_emails(errors, data["emails"], set(EmailKind.values))
     if "phones" in data:
@@ -201,7 +206,43 @@ def _refresh_contact_search(contact: Contact) -> None:
     Contact.objects.filter(pk=contact.pk).update(search_text=contact.search_text)
 
 
-def contact_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.UI) -> Contact:
+def _remember_children(contact: Contact, name: str, rows: list[Any]) -> None:
+    """Fill ``contact.<name>.all()`` with the rows just written, as ``prefetch_related`` would
+    (the related manager's own filtered queryset with its result cache set), so the snapshot
+    for the audit entry and the event is built without querying them back."""
+    qs = getattr(contact, name).all()
+    qs._result_cache = rows
+    qs._prefetch_done = True  # type: ignore[attr-defined]
+    contact.__dict__.setdefault("_prefetched_objects_cache", {})[name] = qs
+
+
+def _create_contact_children(contact: Contact, data: dict[str, Any]) -> None:
+    """E-mails, phones and tags of a new contact: one INSERT each, nothing read back."""
+    emails = ContactEmail.objects.bulk_create(
+        [ContactEmail(contact=contact, email=e, kind=k) for e, k in data.get("emails") or []]
+    )
+    phones = ContactPhone.objects.bulk_create(
+        [ContactPhone(contact=contact, phone=p, kind=k) for p, k in data.get("phones") or []]
+    )
+    tags = tags_get_or_create(data["tags"]) if data.get("tags") else []
+    if tags:
+        # A new contact has no tags yet: add() without set()'s read of the current ones.
+        contact.tags.add(*tags)
+    # bulk_create returns primary keys on SQLite and PostgreSQL; ordered like Meta.ordering.
+    if all(row.pk is not None for row in (*emails, *phones)):
+        _remember_children(contact, "emails", emails)
+        _remember_children(contact, "phones", phones)
+        _remember_children(contact, "tags", sorted(tags, key=lambda t: t.name_folded))
+
+
+def contact_create(
+    *, actor: Any, data: Mapping[str, Any], channel: str = Channel.UI, keep_children: bool = False
+) -> Contact:
+    """A new contact with its e-mails, phones and tags, its audit entry and event.
+
+    ``keep_children`` leaves the rows just written in the contact's prefetch cache, for a
+    caller that renders the contact at once (the API's answer) without reading them back.
+    Others get a plain instance, whose ``emails.all()`` reads the database as usual."""
     _require_writer(actor)
     values = dict(data)
     values.setdefault("owner_id", getattr(actor, "pk", None))
@@ -209,13 +250,24 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channe
     errors.raise_if_any()
     scalar = {k: v for k, v in values.items() if k not in {"emails", "phones", "tags"}}
     with transaction.atomic():
-        contact = Contact.objects.create(**scalar)
-        _write_contact_children(contact, values, replace=False)
-        _refresh_contact_search(contact)
+        contact = Contact(**scalar)
+        # The search text is known before the INSERT (the cleaned e-mails and phones, in the
+        # order they are written), so the row is written once rather than updated after.
+        contact.search_text = contact_search_text(
+            contact,
+            [e for e, _kind in values.get("emails") or []],
+            [p for p, _kind in values.get("phones") or []],
+        )
+        contact.save(force_insert=True)
+        _create_contact_children(contact, values)
         snapshot = contact_snapshot(contact)
         audit.record(contact, action="create", changes=snapshot, actor=actor, channel=channel)
         events.publish("contact.created", entity=CONTACT_ENTITY, entity_id=contact.pk,
                        payload=snapshot, actor=actor, channel=channel)  # fmt: skip
+    if not keep_children:
+        # A cache would go stale when the caller changes the children some other way.
+        for name in ("emails", "phones", "tags"):
+            contact.__dict__.get("_prefetched_objects_cache", {}).pop(name, None)
     return contact
 
 
