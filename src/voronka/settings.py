@@ -133,10 +133,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers work while the worker writes; IMMEDIATE avoids upgrade deadlocks.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            " PRAGMA busy_timeout=10000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            " PRAGMA busy_timeout=30000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
         ),
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": 30,
     }
     if TESTING:
         _db["TEST"] = {"NAME": os.environ.get("VORONKA_TEST_SQLITE") or ""}

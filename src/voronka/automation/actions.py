@@ -255,10 +255,11 @@ def webhook(ctx: Context, index: int, a: dict[str, Any]) -> tuple[str, dict[str,
         "rule": {"id": ctx.rule.pk, "name": ctx.rule.name}, "run": ctx.run.pk,
         "entity": ctx.entity, "record": snapshot(ctx.entity, ctx.record), "event": ctx.payload,
     }  # fmt: skip
-    call, _created = AutomationHttpCall.objects.get_or_create(
-        run=ctx.run, step_index=index,
-        defaults={"method": a.get("method", "POST"), "url": a["url"],
-                  "body": _json(body), "next_attempt_at": timezone.now()},
+    # A run does each step once (a failed step ends it), so the call is always new; the
+    # unique (run, step) constraint still stands guard.
+    call = AutomationHttpCall.objects.create(
+        run=ctx.run, step_index=index, method=a.get("method", "POST"), url=a["url"],
+        body=_json(body), next_attempt_at=timezone.now(),
     )  # fmt: skip
     return f"{call.method} {call.url} queued", {"http_call_id": call.pk}
 

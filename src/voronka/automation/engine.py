@@ -2,7 +2,12 @@
 
 Everything a run does to the database happens in the caller's transaction (the dispatcher's
 or a periodic job's), together with the run and step rows. A redelivered event therefore
-either finds its run (unique per rule and event) or finds nothing done at all."""
+either finds its run (unique per rule and event) or finds nothing done at all.
+
+The dispatcher hands the consumer whole batches (:func:`handle_events`): the rules, the runs
+already made, the loop-protection counts and the records the conditions read are fetched once
+for the batch, and the runs whose conditions do not hold are written in one INSERT. The result
+is the same as :func:`handle_event` called for each event in order."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, prefetch_related_objects
 from django.utils import timezone
 
 from voronka.automation import actions
@@ -25,11 +30,16 @@ from voronka.automation.models import (
     RunStep,
     StepStatus,
 )
-from voronka.automation.records import BY_EVENT_ENTITY, load
+from voronka.automation.records import BY_EVENT_ENTITY, ENTITIES, load
 from voronka.automation.schema import trigger_entity
+from voronka.core.dispatch import batch_memo, bulk_insert, handles_batches
 from voronka.core.models import Channel, OutboxEvent
 
 MAX_DEPTH = 3
+# Actions that only add rows of their own (a notification, a queued HTTP call): they change no
+# record and publish no event, so after them the record needs no reload and no event needs
+# marking as caused by automation.
+OWN_ROWS_ONLY = frozenset({"notify", "webhook"})
 
 
 def max_runs_per_hour() -> int:
@@ -99,12 +109,21 @@ def event_depth(event: OutboxEvent) -> int:
     return origin.depth if origin else MAX_DEPTH
 
 
+def _active_rules() -> list[Rule]:
+    """Rules that events may trigger, read once per dispatcher batch."""
+    return batch_memo(
+        "automation.rules",
+        lambda: list(
+            Rule.objects.filter(active=True).exclude(trigger__type__in=["date", "schedule"])
+        ),
+    )
+
+
 def handle_event(event: OutboxEvent) -> int:
     """The "automation.rules" consumer: run every active rule the event triggers. Returns the
     number of runs started (skipped ones included). Runs inside the dispatcher's transaction."""
     runs = 0
-    rules = Rule.objects.filter(active=True).exclude(trigger__type__in=["date", "schedule"])
-    matching = [r for r in rules if trigger_matches(r.trigger, event)]
+    matching = [r for r in _active_rules() if trigger_matches(r.trigger, event)]
     if not matching:
         return 0
     depth = event_depth(event) + 1
@@ -116,6 +135,196 @@ def handle_event(event: OutboxEvent) -> int:
     return runs
 
 
+def handle_events(events: list[OutboxEvent]) -> int:
+    """:func:`handle_event` for a whole batch, in order, with the reads done once."""
+    rules = _active_rules()
+    if not rules:
+        return 0
+    todo = [(e, [r for r in rules if trigger_matches(r.trigger, e)]) for e in events]
+    todo = [(event, matching) for event, matching in todo if matching]
+    if not todo:
+        return 0
+    batch = _Batch(todo)
+    runs = 0
+    for event, matching in todo:
+        depth = batch.depth(event) + 1
+        for rule in matching:
+            entity = trigger_entity(rule.trigger)
+            record_id = event.entity_id if entity else None
+            if batch.start_run(rule, entity=entity, record_id=record_id, event=event, depth=depth):
+                runs += 1
+    batch.flush()
+    return runs
+
+
+def _condition_fields(tree: dict[str, Any] | None) -> set[str]:
+    if not tree:
+        return set()
+    if "items" in tree:
+        return set().union(*(_condition_fields(item) for item in tree["items"] or []))
+    return {str(tree.get("field", ""))}
+
+
+def _related(entity: str, fields: set[str]) -> tuple[list[str], list[str]]:
+    """What to join or prefetch so that reading ``fields`` costs no query per record."""
+    joins: list[str] = []
+    prefetch: list[str] = []
+    if "team" in fields:
+        joins.append("owner")
+    if "stage_kind" in fields and entity == "deal":
+        joins.append("stage")
+    if "company" in fields and entity == "contact":
+        joins.append("company")
+    if "tags" in fields and ENTITIES[entity].has_tags:
+        prefetch.append("tags")
+    if entity == "contact":
+        prefetch += [name for name in ("emails", "phones") if name.rstrip("s") in fields]
+    return joins, prefetch
+
+
+class _Batch:
+    """What :func:`start_run` reads, fetched once for the events of one dispatcher batch."""
+
+    def __init__(self, todo: list[tuple[OutboxEvent, list[Rule]]]) -> None:
+        self.now = timezone.now()
+        event_ids = [event.pk for event, _rules in todo]
+        rule_ids = {rule.pk for _event, rules in todo for rule in rules}
+        self.existing = set(
+            RuleRun.objects.filter(event_id__in=event_ids, rule_id__in=rule_ids).values_list(
+                "rule_id", "event_id"
+            )
+        )
+        automated = [event.pk for event, _rules in todo if event.channel == Channel.AUTOMATION]
+        self.origins = dict(
+            EventOrigin.objects.filter(event_id__in=automated).values_list("event_id", "depth")
+            if automated
+            else []
+        )
+        # Which records of which kind the batch is about, and the condition fields read.
+        self.wanted: dict[str, set[int]] = {}
+        self.fields: dict[str, set[str]] = {}
+        for event, rules in todo:
+            for rule in rules:
+                entity = trigger_entity(rule.trigger)
+                if entity and event.entity_id:
+                    self.wanted.setdefault(entity, set()).add(event.entity_id)
+                    fields = self.fields.setdefault(entity, set())
+                    fields.update(_condition_fields(rule.conditions))
+        self.records: dict[str, dict[int, Any]] = {}
+        self.stale = False  # an action changed records: load each one fresh from now on
+        self.snapshot_ready: set[str] = set()
+        self.recent = self._recent_runs(rule_ids)
+        self.skipped: list[RuleRun] = []
+        self.started: dict[int, int] = {}
+
+    def _recent_runs(self, rule_ids: set[int]) -> dict[tuple[int, str, int], int]:
+        """Runs in the last hour per rule and record: the rate limit of :func:`_too_many`."""
+        record_ids = set().union(*self.wanted.values()) if self.wanted else set()
+        if not record_ids:
+            return {}
+        rows = (
+            RuleRun.objects.filter(
+                rule_id__in=rule_ids,
+                entity__in=sorted(self.wanted),
+                record_id__in=record_ids,
+                started_at__gte=self.now - dt.timedelta(hours=1),
+                test=False,
+            )
+            .exclude(status=RunStatus.SKIPPED)
+            .values_list("rule_id", "entity", "record_id")
+            .annotate(n=Count("id"))
+        )
+        return {(rule_id, entity, record_id): n for rule_id, entity, record_id, n in rows}
+
+    def depth(self, event: OutboxEvent) -> int:
+        if event.channel != Channel.AUTOMATION:
+            return 0
+        return self.origins.get(event.pk, MAX_DEPTH)
+
+    def record(self, entity: str, record_id: int | None) -> Any:
+        if self.stale or not record_id:
+            return load(entity, record_id)
+        if entity not in self.records:
+            spec = ENTITIES.get(entity)
+            if spec is None:
+                return None
+            joins, prefetch = _related(entity, self.fields.get(entity, set()))
+            qs = spec.model().objects.filter(pk__in=sorted(self.wanted.get(entity, ())))
+            if joins:
+                qs = qs.select_related(*joins)
+            if prefetch:
+                qs = qs.prefetch_related(*prefetch)
+            self.records[entity] = {obj.pk: obj for obj in qs}
+        return self.records[entity].get(record_id)
+
+    def skip(self, run: RuleRun, reason: str) -> RuleRun:
+        run.status = RunStatus.SKIPPED
+        run.reason = reason[:255]
+        self.skipped.append(run)
+        return run
+
+    def start_run(
+        self, rule: Rule, *, entity: str, record_id: int | None, event: OutboxEvent, depth: int
+    ) -> RuleRun | None:
+        """:func:`start_run` with the batch's reads; skipped runs are written later, at once."""
+        if (rule.pk, event.pk) in self.existing:
+            return None
+        self.existing.add((rule.pk, event.pk))
+        self.started[rule.pk] = self.started.get(rule.pk, 0) + 1
+        run = RuleRun(rule=rule, entity=entity, record_id=record_id, event_id=event.pk, depth=depth)
+        if depth > MAX_DEPTH:
+            return self.skip(run, "loop protection: caused by automation too deep")
+        key = (rule.pk, entity, record_id or 0)
+        if record_id and self.recent.get(key, 0) >= max_runs_per_hour():
+            return self.skip(run, "loop protection: too many runs for this record this hour")
+        record = self.record(entity, record_id) if entity else None
+        if entity and record is None:
+            return self.skip(run, "the record no longer exists")
+        payload = dict(event.payload or {})
+        if not evaluate(rule.conditions, entity, record, payload):
+            return self.skip(run, "conditions not met")
+        # The run does something: write what is pending first, so run ids keep event order.
+        self.flush_skipped()
+        run.save()
+        if record_id:
+            self.recent[key] = self.recent.get(key, 0) + 1
+        if any(a.get("type") not in OWN_ROWS_ONLY for a in rule.actions):
+            self.stale = True
+        elif record is not None:
+            self.prefetch_snapshots(entity)
+        execute(run, rule, record, start=0, payload=payload)
+        return run
+
+    def prefetch_snapshots(self, entity: str) -> None:
+        """Before the first run that renders records, fetch for all of the batch's records
+        what a snapshot reads beyond the row (tags, e-mails, phones, stage, company)."""
+        if entity in self.snapshot_ready or entity not in self.records:
+            return
+        self.snapshot_ready.add(entity)
+        # What records.field_value reads beyond the row, per kind of record.
+        lookups = ["tags"] if ENTITIES[entity].has_tags else []
+        lookups += {"contact": ["emails", "phones", "company"], "deal": ["stage"]}.get(entity, [])
+        records = list(self.records[entity].values())
+        if records and lookups:
+            prefetch_related_objects(records, *lookups)
+
+    def flush_skipped(self) -> None:
+        if self.skipped:
+            now = timezone.now()
+            for run in self.skipped:
+                run.finished_at = now
+            bulk_insert(self.skipped)
+            self.skipped = []
+
+    def flush(self) -> None:
+        self.flush_skipped()
+        for rule_id, n in self.started.items():
+            Rule.objects.filter(pk=rule_id).update(
+                runs_total=F("runs_total") + n, last_run_at=timezone.now()
+            )
+
+
+@handles_batches(handle_events)
 def consume(event: OutboxEvent) -> None:
     """The dispatcher's handler (contract 1 wants no return value)."""
     handle_event(event)
@@ -216,7 +425,7 @@ def execute(
         if not _run_step(ctx, index, action):
             _finish(run, RunStatus.FAILED, f"step {index + 1} failed")
             return
-        if record is not None:
+        if record is not None and action.get("type") not in OWN_ROWS_ONLY:
             record = load(run.entity, record.pk)
             ctx.record = record
             if record is None:
@@ -226,7 +435,10 @@ def execute(
 
 
 def _run_step(ctx: actions.Context, index: int, action: dict[str, Any]) -> bool:
-    before = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    publishes = action.get("type") not in OWN_ROWS_ONLY
+    before = 0
+    if publishes:
+        before = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     try:
         with transaction.atomic():
             result, data = actions.perform(ctx, index, action)
@@ -236,6 +448,8 @@ def _run_step(ctx: actions.Context, index: int, action: dict[str, Any]) -> bool:
         return False
     RunStep.objects.create(run=ctx.run, index=index, action=action.get("type", ""),
                            status=StepStatus.DONE, result=result[:2000], data=data)  # fmt: skip
+    if not publishes:
+        return True
     caused = OutboxEvent.objects.filter(id__gt=before, channel=Channel.AUTOMATION).values_list(
         "id", flat=True
     )

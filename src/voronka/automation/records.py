@@ -105,6 +105,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _owner_team(record: Any) -> Any:
+    """The owner's team. In a dispatcher batch from one map of every user's team (one query
+    per batch instead of one per record: owners are few, records many)."""
+    from voronka.core.dispatch import batch_memo, in_batch
+
+    owner_id = getattr(record, "owner_id", None)
+    if owner_id is None:
+        return None
+    if in_batch() and not record._state.fields_cache.get("owner"):
+        from django.contrib.auth import get_user_model
+
+        teams = batch_memo(
+            "automation.user_teams",
+            lambda: dict(get_user_model().objects.values_list("id", "team_id")),
+        )
+        if owner_id in teams:
+            return teams[owner_id]
+    owner = getattr(record, "owner", None)
+    return getattr(owner, "team_id", None)
+
+
 def field_value(entity: str, record: Any, name: str, payload: dict[str, Any] | None = None) -> Any:
     """The current value of ``name`` on the record: a plain field, ``custom.<key>``,
     ``payload.<key>`` (the event's payload), tags (a list of names), owner/team ids."""
@@ -119,8 +140,7 @@ def field_value(entity: str, record: Any, name: str, payload: dict[str, Any] | N
     if name == "owner":
         return record.owner_id
     if name == "team":
-        owner = getattr(record, "owner", None)
-        return getattr(owner, "team_id", None)
+        return _owner_team(record)
     if name in {"stage", "pipeline", "currency", "company"} and entity != "contact":
         return getattr(record, f"{name}_id", None)
     if name == "stage_kind":

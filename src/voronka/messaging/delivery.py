@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -40,6 +40,7 @@ BACKOFF = [
 ]
 MAX_ATTEMPTS = len(BACKOFF) + 1
 STALE_AFTER = dt.timedelta(minutes=15)
+FINISH_ATTEMPTS = 8  # about a minute of waiting for a busy database
 SMTP_TIMEOUT = 30
 
 
@@ -128,19 +129,34 @@ def _send_sms(message: OutgoingMessage) -> str:
 
 
 def _finish(message: OutgoingMessage, now: dt.datetime, **fields: Any) -> None:
+    """Record the outcome and its event together. An e-mail already handed to the server
+    must be marked, or it would go out again after ``STALE_AFTER``: a database busy with a
+    long write (SQLite has one writer) is waited for rather than given up on."""
     fields["updated_at"] = now
-    OutgoingMessage.objects.filter(pk=message.pk).update(**fields)
     name = {MessageStatus.SENT: "message.sent", MessageStatus.FAILED: "message.failed"}.get(
         fields.get("status", "")
     )
-    if name:
+
+    def write() -> None:
         with transaction.atomic():
-            events.publish(
-                name, entity=MESSAGE_ENTITY, entity_id=message.pk,
-                payload={"channel": message.channel, "contact_id": message.contact_id,
-                         "error": fields.get("error", "")},
-                channel=Channel.SYSTEM,
-            )  # fmt: skip
+            OutgoingMessage.objects.filter(pk=message.pk).update(**fields)
+            if name:
+                events.publish(
+                    name, entity=MESSAGE_ENTITY, entity_id=message.pk,
+                    payload={"channel": message.channel, "contact_id": message.contact_id,
+                             "error": fields.get("error", "")},
+                    channel=Channel.SYSTEM,
+                )  # fmt: skip
+
+    for attempt in range(FINISH_ATTEMPTS):
+        try:
+            write()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == FINISH_ATTEMPTS - 1:
+                raise
+            log.warning("message %s: database busy, recording its outcome again", message.pk)
+            time.sleep(min(0.5 * 2**attempt, 8.0))
 
 
 def deliver_one(message: OutgoingMessage, now: dt.datetime) -> str:
@@ -181,9 +197,18 @@ def deliver_due(
         ids = _claim(now, limit)
         if not ids:
             break
-        for message in OutgoingMessage.objects.filter(pk__in=ids).select_related("contact"):
-            if deliver_one(message, now) == MessageStatus.SENT:
-                sent += 1
+        pending = set(ids)
+        try:
+            for message in OutgoingMessage.objects.filter(pk__in=ids).select_related("contact"):
+                if deliver_one(message, now) == MessageStatus.SENT:
+                    sent += 1
+                pending.discard(message.pk)
+        except Exception:
+            # Hand the rest of the claim back now instead of after STALE_AFTER.
+            OutgoingMessage.objects.filter(pk__in=pending, status=MessageStatus.SENDING).update(
+                status=MessageStatus.QUEUED, next_attempt_at=now
+            )
+            raise
         if time.monotonic() - started >= budget_seconds:
             break
     return sent

@@ -12,6 +12,6 @@ class WebhooksConfig(AppConfig):
         from voronka.webhooks import services
 
         dispatch.register_consumer(services.CONSUMER, services.on_event)
-        periodic.register("webhooks.deliveries", 5.0, services.deliveries_send_due)
+        periodic.register("webhooks.deliveries", 1.0, services.deliveries_send_due)
         periodic.register("webhooks.stage_actions", 2.0, services.runs_send_due)
         register_panel(Panel("deal", "stage_actions", "webhooks:deal_stage_actions", order=5))
