@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,3 +82,31 @@ def test_fast_fold_equals_fold(text: str) -> None:
 @given(st.text(alphabet="+0123456789٣", max_size=15))
 def test_phone_digits_equals_digits(text: str) -> None:
     assert phone_digits(text) == digits(text)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["8 (916) 123-45-67", "+1 650 253 0000", "+44 20 7946 0958", "12345", "", "   ", "8 (916) 12"],
+)
+def test_a_number_seen_again_gives_the_same_value_or_refusal(typed: str) -> None:
+    """The second call answers from the cache of numbers seen: same value, same message."""
+
+    def outcome(fn):  # type: ignore[no-untyped-def]
+        try:
+            return fn(typed)
+        except ValueError as exc:
+            return ("ValueError", str(exc))
+
+    expected = outcome(normalize_phone)
+    assert outcome(normalize_phone_fast) == expected
+    assert outcome(normalize_phone_fast) == expected
+
+
+def test_the_cache_of_numbers_follows_the_region(settings: Any) -> None:
+    settings.PHONE_REGION = "RU"
+    assert normalize_phone_fast("8 (916) 123-45-67") == "+79161234567"
+    settings.PHONE_REGION = "US"
+    assert _outcome(normalize_phone_fast, "8 (916) 123-45-67") == _outcome(
+        normalize_phone, "8 (916) 123-45-67"
+    )
+    assert normalize_phone_fast("(650) 253-0000") == normalize_phone("(650) 253-0000")

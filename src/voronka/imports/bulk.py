@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -28,9 +28,13 @@ class Writer:
         self.fk_checks = True
 
     def now(self, moment: dt.datetime) -> Any:
-        """A timestamp as this driver takes it for a DateTimeField column."""
+        """A timestamp as this driver takes it for a DateTimeField column.
+
+        On PostgreSQL the ISO text (with its offset): COPY sends text either way, and
+        formatting one string per chunk instead of a datetime in every row saves a third of
+        the client's COPY work for a contact row."""
         if self.postgres:
-            return moment
+            return moment.isoformat()
         return connection.ops.adapt_datetimefield_value(moment)
 
     def flag(self, value: bool) -> Any:
@@ -77,13 +81,13 @@ class Writer:
             raise IntegrityError(f"{table}: rows {missing} are gone")
 
     def insert_searchable(self, table: str, columns: Sequence[str],
-                          rows: Sequence[Sequence[Any]], ids: Sequence[int]) -> None:  # fmt: skip
+                          rows: Iterable[Sequence[Any]], ids: Sequence[int]) -> None:  # fmt: skip
         """Insert rows of a table with a search index (contacts, companies).
 
         On SQLite the FTS5 index is fed by a trigger per row, ten times slower than one
         INSERT … SELECT over the chunk; the trigger is dropped and put back inside this
         transaction (holding the write lock, so no other writer misses it)."""
-        if self.postgres or not rows or not self._has_fts(table):
+        if self.postgres or not ids or not self._has_fts(table):
             self.insert(table, columns, rows)
             return
         from voronka.customers import search_index
@@ -121,11 +125,17 @@ class Writer:
             return []
         if self.postgres:
             with self.raw.cursor() as cur:
+                # Consecutive values unless another session took some meanwhile: then (only
+                # then) the list itself is sent, so the usual chunk reads two numbers.
                 cur.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*)"
+                    " THEN NULL ELSE array_agg(id ORDER BY id) END"
+                    " FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id"
+                    " FROM generate_series(1, %s)) ids",
                     [table, count],
                 )
-                return [r[0] for r in cur.fetchall()]
+                low, high, spread = cur.fetchone()
+                return list(spread) if spread is not None else list(range(low, high + 1))
         cur = self.raw.cursor()
         try:
             cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608
@@ -147,7 +157,7 @@ class Writer:
             return []
         if self.postgres:
             with self.raw.cursor() as cur:
-                cur.execute(sql.format(**{"in": "= ANY(%s)"}), [*params, list(values)])
+                cur.execute(*_any(sql, params, values))
                 return list(cur.fetchall())
         rows: list[Any] = []
         cur = self.raw.cursor()
@@ -170,8 +180,10 @@ class Writer:
         marks = ", ".join("%s" for _o in owners)
         return f" AND {column} IN ({marks})", sorted(owners)
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """``rows`` may be a generator: on PostgreSQL each row is sent as it comes, so the
+        database works on the first rows while the caller makes the rest."""
+        if isinstance(rows, Sized) and not len(rows):
             return
         cols = ", ".join(columns)
         if self.postgres:
@@ -181,6 +193,20 @@ class Writer:
             return
         marks = ", ".join("?" for _c in columns)
         self.raw.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def _any(sql: str, params: Sequence[Any], values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column {in}`` as ``= ANY(…)`` with its parameters (PostgreSQL).
+
+    Texts go as one string split by the server: psycopg turns a list into an array literal
+    element by element in Python (a few µs each, thousands of keys a chunk), while a join is
+    one C call. Texts with a line break, or an empty one (which the split would lose), go as
+    an array."""
+    if all(type(v) is str for v in values):
+        joined = "\n".join(values)
+        if joined.count("\n") == len(values) - 1 and all(values):
+            return sql.format(**{"in": "= ANY(string_to_array(%s, E'\\n'))"}), [*params, joined]
+    return sql.format(**{"in": "= ANY(%s)"}), [*params, list(values)]
 
 
 def _json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ channel "import"."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,12 +62,22 @@ class Draft:
     tags: list[str] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
     given: set[str] = field(default_factory=set)
+    # Made once, in the reader thread (``parse``), off the writing thread's path; ``merge``
+    # forgets them, as it changes what they are made of.
+    keys: list[str] | None = field(default=None, repr=False, compare=False)
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def dedupe_keys(self) -> list[str]:
-        return [f"e:{e}" for e, _k in self.emails] + [f"p:{p}" for p, _k in self.phones]
+        keys = self.keys
+        if keys is None:
+            keys = self.keys = [f"e:{e}" for e, _k in self.emails] + [
+                f"p:{p}" for p, _k in self.phones
+            ]
+        return keys
 
     def merge(self, row: Draft) -> None:
         """What an update takes from a row: filled cells overwrite, lists grow, tags add."""
+        self.keys = self.text = None
         for name in row.given:
             if name in SCALARS:
                 setattr(self, name, getattr(row, name))
@@ -117,10 +128,14 @@ class Draft:
 
     def search_text(self) -> str:
         """``contact_search_text``'s recipe (names, company, position, e-mails, phone digits)."""
-        parts = [self.last_name, self.first_name, self.middle_name, self.company, self.position]
-        parts += [e for e, _k in self.emails]
-        parts += [cleaning.phone_digits(p) for p, _k in self.phones]
-        return cleaning.fold_fast(" ".join(p for p in parts if p))
+        text = self.text
+        if text is None:
+            parts = [self.last_name, self.first_name, self.middle_name, self.company,
+                     self.position]  # fmt: skip
+            parts += [e for e, _k in self.emails]
+            parts += [cleaning.phone_digits(p) for p, _k in self.phones]
+            text = self.text = cleaning.fold_fast(" ".join(p for p in parts if p))
+        return text
 
 
 class Plan:
@@ -200,7 +215,11 @@ class ContactImporter(Importer):
             draft.owner_id = self.ctx.default_owner_id
         if not draft.first_name and not draft.last_name:
             errors.append(f"{self.labels['name']}: {_('give a first or a last name')}")
-        return "; ".join(errors) if errors else draft
+        if errors:
+            return "; ".join(errors)
+        draft.dedupe_keys()  # made here, in the reader thread (imports.runner)
+        draft.search_text()
+        return draft
 
     def _full_name(self, draft: Draft, values: list[str], errors: list[str]) -> None:
         parts = self.name_parts(values)
@@ -269,8 +288,11 @@ class ContactImporter(Importer):
         update_rows = [d for ds in updates.values() for d in ds]
         self.companies.resolve([d for d, _v in new] + update_rows)
         creatable = []
+        required, companies = self.required_custom, self.companies
         for draft, values in new:
-            reason = self.missing_required(draft.custom) or self.companies.problem(draft)
+            reason = self.missing_required(draft.custom) if required else ""
+            if not reason and draft.company and draft.company_id is None:
+                reason = companies.problem(draft)
             if reason:
                 out.reject(draft.row, reason, values)
             else:
@@ -324,29 +346,50 @@ class ContactImporter(Importer):
         writer.lock_parents("accounts_user", [d.owner_id for d in drafts])
         writer.lock_parents("customers_company", [d.company_id for d in drafts])
         tags = self.tag_objects([t for d in drafts for t in d.tags])
-        now, true, false = history.now, writer.flag(True), writer.flag(False)
-        contacts, emails, phones, links = [], [], [], []
-        postgres = writer.postgres
-        for pk, d in zip(ids, drafts, strict=True):
-            tag_objects = [tags[fold(t)] for t in d.tags]
-            custom_json = writer.json(d.custom) if d.custom else "{}"
-            birthday = d.birthday if postgres or d.birthday is None else d.birthday.isoformat()
-            contacts.append((
-                pk, d.first_name, d.middle_name, d.last_name, d.company_id, d.position, birthday,
-                d.owner_id, d.source, true if d.email_consent else false,
-                true if d.sms_consent else false, custom_json, d.search_text(), now, now,
-            ))  # fmt: skip
-            emails += [(pk, e, k) for e, k in d.emails]
-            phones += [(pk, p, k) for p, k in d.phones]
-            links += [(pk, t.pk) for t in tag_objects]
-            snapshot = writer.json(d.snapshot([t.name for t in tag_objects]))
-            history.add(Contact, self.entity, "contact.created", "create", pk, snapshot)
         writer.lock_parents("customers_tag", [t.pk for t in tags.values()])
-        writer.insert_searchable("customers_contact", CONTACT_COLUMNS, contacts, ids)
+        emails: list[tuple[int, str, str]] = []
+        phones: list[tuple[int, str, str]] = []
+        links: list[tuple[int, int]] = []
+        history.content_type(Contact)  # looked up now: no query may run while COPY streams
+        rows = self._contact_rows(ids, drafts, tags, history, (emails, phones, links))
+        writer.insert_searchable("customers_contact", CONTACT_COLUMNS, rows, ids)
         writer.insert("customers_contactemail", ("contact_id", "email", "kind"), emails)
         writer.insert("customers_contactphone", ("contact_id", "phone", "kind"), phones)
         writer.insert("customers_contact_tags", ("contact_id", "tag_id"), links)
         out.created_ids[self.entity] += ids
+
+    def _contact_rows(
+        self, ids: list[int], drafts: list[Draft], tags: dict[str, Any], history: History,
+        children: tuple[list[Any], list[Any], list[Any]],
+    ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+        """The contacts' rows, made while they are sent; their e-mails, phones, tag links,
+        audit entries and events are collected on the way.
+
+        A generator, so that the COPY streams each row as it is made: the database indexes
+        the first rows (the trigram index is most of its work) while the rest are being made,
+        instead of waiting for the whole chunk."""
+        writer = history.writer
+        emails, phones, links = children
+        now, true, false = history.now, writer.flag(True), writer.flag(False)
+        postgres, json, add, entity = writer.postgres, writer.json, history.add, self.entity
+        for pk, d in zip(ids, drafts, strict=True):
+            names: list[str] = []
+            if d.tags:
+                tag_objects = [tags[fold(t)] for t in d.tags]
+                links += [(pk, t.pk) for t in tag_objects]
+                names = [t.name for t in tag_objects]
+            birthday = d.birthday if postgres or d.birthday is None else d.birthday.isoformat()
+            yield (
+                pk, d.first_name, d.middle_name, d.last_name, d.company_id, d.position, birthday,
+                d.owner_id, d.source, true if d.email_consent else false,
+                true if d.sms_consent else false, json(d.custom) if d.custom else "{}",
+                d.search_text(), now, now,
+            )  # fmt: skip
+            for e, k in d.emails:
+                emails.append((pk, e, k))
+            for p, k in d.phones:
+                phones.append((pk, p, k))
+            add(Contact, entity, "contact.created", "create", pk, json(d.snapshot(names)))
 
     def _update(self, updates: dict[int, list[Draft]], history: History, out: Outcome,
                 values_by_row: dict[int, list[str]]) -> None:  # fmt: skip

@@ -66,10 +66,41 @@ def _fast(text: str) -> str | None:
 
 
 def normalize_phone_fast(raw: str) -> str:
-    """Exactly ``normalize_phone(raw)`` (same value, same ValueError), faster for RU numbers."""
+    """Exactly ``normalize_phone(raw)`` (same value, same ValueError), faster for RU numbers
+    and for a number the file repeats (a switchboard on every row of a company)."""
+    region = settings.PHONE_REGION
+    key = (region, raw)
+    known = _known.get(key)
+    if known is not None:
+        if known[0] != "+":  # E.164 starts with "+"; anything else is the refusal's message
+            raise ValueError(known)
+        return known
+    try:
+        phone = _normalize(raw, region)
+    except ValueError as exc:
+        _remember(key, str(exc))
+        raise
+    _remember(key, phone)
+    return phone
+
+
+def _normalize(raw: str, region: str) -> str:
     text = (raw or "").strip()
-    if text and settings.PHONE_REGION == "RU":
+    if text and region == "RU":
         fast = _fast(text)
         if fast is not None:
             return fast
     return normalize_phone(raw)
+
+
+# Numbers seen lately: the E.164 form, or the message of the ValueError (a pure function of
+# the text and the region). Bounded, emptied when full; shared by the threads of a process
+# (dict operations are atomic, and a lost entry is only computed again).
+_KNOWN_LIMIT = 50_000
+_known: dict[tuple[str, str], str] = {}
+
+
+def _remember(key: tuple[str, str], value: str) -> None:
+    if len(_known) >= _KNOWN_LIMIT:
+        _known.clear()
+    _known[key] = value

@@ -118,16 +118,26 @@ def plan_rows(ctx: Context, drafts: list[tuple[Any, list[str]]], existing: dict[
     new: list[tuple[Any, list[str]]] = []
     updates: dict[int, list[Any]] = defaultdict(list)
     local: dict[str, Match] = {}
+    # find_match inlined: this loop runs for every row of a million-row file.
+    mode, memory, sees_all = ctx.dedupe, ctx.memory, ctx.visible_owners is None
+    local_get, existing_get = local.get, existing.get
     for draft, values in drafts:
-        match = None if ctx.dedupe == "create" else find_match(
-            ctx, draft.dedupe_keys(), local, existing
-        )  # fmt: skip
+        keys = draft.dedupe_keys()
+        match = None
+        if mode != "create":
+            for key in keys:
+                match = local_get(key) or existing_get(key)
+                if match is None and memory and key in memory:
+                    match = ("memory", 0)
+                if match:
+                    break
         if match is None:
             new.append((draft, values))
-            if ctx.sees_owner(draft.owner_id):
-                for key in draft.dedupe_keys():
-                    local[key] = ("new", len(new) - 1)
-        elif ctx.dedupe == "skip":
+            if sees_all or ctx.sees_owner(draft.owner_id):
+                here = ("new", len(new) - 1)
+                for key in keys:
+                    local[key] = here
+        elif mode == "skip":
             out.skipped += 1
         else:
             out.updated += 1
@@ -136,7 +146,7 @@ def plan_rows(ctx: Context, drafts: list[tuple[Any, list[str]]], existing: dict[
                 new[target][0].merge(draft)
             elif kind == "db":
                 updates[target].append(draft)
-            for key in draft.dedupe_keys():
+            for key in keys:
                 local.setdefault(key, match)
     return new, updates
 

@@ -21,7 +21,7 @@ from itertools import chain, islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -101,7 +101,21 @@ def _rows_after(job: ImportJob, token: str, skip: int) -> Iterator[tuple[int, li
             last = time.monotonic()
 
 
+FIRST_CHUNK_ROWS = 1000
+
+
+def _first_size(size: int) -> int:
+    """Rows of a run's first chunk: on PostgreSQL at most FIRST_CHUNK_ROWS, so the server
+    starts writing after a short parse and the reader thread parses the next, full chunk
+    meanwhile. SQLite runs in this process and needs the GIL for every row it writes, so the
+    reader thread cannot work alongside it: a short first chunk would only add a commit."""
+    return min(size, FIRST_CHUNK_ROWS) if connection.vendor == "postgresql" else size
+
+
 def _chunks(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Chunks of ``size`` rows, the first one of :func:`_first_size`."""
+    if chunk := list(islice(rows, _first_size(size))):
+        yield chunk
     while chunk := list(islice(rows, size)):
         yield chunk
 
@@ -133,10 +147,22 @@ def _parsed_chunks(importer: Any, rows: Iterator[Any], size: int) -> Iterator[tu
 
     Reading and parsing are pure Python; writing a chunk mostly waits on the database. The
     thread overlaps the two. It touches no database (``parse_chunk`` does not) and speaks the
-    caller's language (messages of rejected rows)."""
+    caller's language (messages of rejected rows).
+
+    It starts on a chunk only when the writer has taken the previous one (``turn``): one
+    chunk ahead is all the overlap there is, and a reader running further ahead only competes
+    with the writer for the GIL (each of the writer's queries and COPY blocks then waits for
+    it) while the first chunks are written."""
     language = translation.get_language()
     ready: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
+    turn = threading.Semaphore(1)
+
+    def wait_turn() -> bool:
+        while not stop.is_set():
+            if turn.acquire(timeout=0.2):
+                return True
+        return False
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -150,7 +176,8 @@ def _parsed_chunks(importer: Any, rows: Iterator[Any], size: int) -> Iterator[tu
     def produce() -> None:
         try:
             with translation.override(language):
-                for chunk in _chunks(rows, size):
+                chunks = _chunks(rows, size)
+                while wait_turn() and (chunk := next(chunks, None)) is not None:
                     if not put((chunk, importer.parse_chunk(chunk))):
                         return
         except BaseException as exc:
@@ -163,6 +190,7 @@ def _parsed_chunks(importer: Any, rows: Iterator[Any], size: int) -> Iterator[tu
         while (item := ready.get()) is not _END:
             if isinstance(item, _Failed):
                 raise item.exc
+            turn.release()
             yield item
     finally:
         stop.set()
@@ -183,6 +211,41 @@ def _ensure_total(job: ImportJob, token: str) -> None:
             rows_total=total, heartbeat_at=timezone.now()
         )
         job.rows_total = total
+
+
+class _Total:
+    """The file's row count (for the progress bar), counted in a thread of its own while the
+    first chunks are read and written: reading a big file once more before starting would
+    keep the database idle (about 2 s a million rows). The count is saved with the next
+    chunk's checkpoint once known; until then the job shows no percentage."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.value: int | None = job.rows_total
+        self.saved = self.value is not None
+        if self.saved:
+            return
+        if connection.vendor != "postgresql":
+            # SQLite writes in this process and takes the GIL back after every row: a thread
+            # counting alongside would only slow it down. Count first, as before.
+            self.value = readers.count_rows(job_file(job), readers.Source.from_dict(job.source))
+            return
+        path, source = job_file(job), readers.Source.from_dict(job.source)
+        self._thread = threading.Thread(target=self._count, args=(path, source),
+                                        name="import-counter", daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def _count(self, path: Any, source: readers.Source) -> None:
+        try:
+            self.value = readers.count_rows(path, source)
+        except Exception:  # the reader thread meets the same problem and reports it
+            log.debug("counting the rows failed", exc_info=True)
+
+    def unsaved(self) -> dict[str, int]:
+        """{"rows_total": n} once the count is known and not yet saved, else {}; the caller
+        sets ``saved`` when the transaction writing it has committed."""
+        if self.saved or self.value is None:
+            return {}
+        return {"rows_total": self.value}
 
 
 def _rejections(job: ImportJob, out: Outcome, *, dry_run: bool) -> None:
@@ -222,24 +285,27 @@ def import_run(job_id: int, *, size: int | None = None, max_chunks: int | None =
 def _run(job: ImportJob, token: str, size: int, max_chunks: int | None) -> str:
     ImportJob.objects.filter(pk=job.pk, started_at__isnull=True).update(started_at=timezone.now())
     actor = _actor(job)
-    _ensure_total(job, token)
+    total = _Total(job)
     ctx = run_context(job, actor, dry_run=False)
     importer = importer_for(job.entity, ctx, job.mapping)
     size = _fit_size(importer, size)
     done = job.rows_done
     rows = _rows_after(job, token, done)
-    first = list(islice(rows, size))  # skipping to the checkpoint happens here, not in a thread
+    # Skipping to the checkpoint happens here, not in a thread (it beats the heartbeat).
+    first = list(islice(rows, _first_size(size)))
     with _collect_between_chunks():
-        return _run_chunks(job, token, importer, chain(first, rows), size, max_chunks, done)
+        return _run_chunks(job, token, importer, chain(first, rows), size, max_chunks, done,
+                           total)  # fmt: skip
 
 
 def _run_chunks(job: ImportJob, token: str, importer: Any, rows: Iterator[Any], size: int,
-                max_chunks: int | None, done: int) -> str:  # fmt: skip
+                max_chunks: int | None, done: int, total: _Total) -> str:  # fmt: skip
     number = (ImportChunk.objects.filter(job=job).order_by("-number").values_list(
         "number", flat=True).first() or 0)  # fmt: skip
     for count, (chunk, parsed) in enumerate(_parsed_chunks(importer, rows, size), start=1):
         gc.collect(1)
         number += 1
+        counted = total.unsaved()
         with transaction.atomic():
             locked = _lock(job.pk, token, ImportStatus.RUNNING)
             if locked.rows_done != done:
@@ -260,8 +326,9 @@ def _run_chunks(job: ImportJob, token: str, importer: Any, rows: Iterator[Any], 
                 updated=F("updated") + out.updated, skipped=F("skipped") + out.skipped,
                 rejected=F("rejected") + out.rejected,
                 companies_created=F("companies_created") + out.companies_created,
-                notes=_add_notes(locked.notes, out), heartbeat_at=timezone.now(),
+                notes=_add_notes(locked.notes, out), heartbeat_at=timezone.now(), **counted,
             )  # fmt: skip
+        total.saved = total.saved or bool(counted)
         if max_chunks and count >= max_chunks:
             return "stopped"
     with transaction.atomic():
