@@ -70,6 +70,20 @@ def test_a_burst_drains_in_one_run_of_the_job_not_fifty_per_tick(
     assert sorted(int(m["Subject"].split()[-1]) for m in smtp.messages) == list(range(120))
 
 
+def test_a_worker_killed_mid_send_strands_one_message_which_goes_out_later(
+    smtp, deliver, quiet, alice
+) -> None:
+    from voronka.messaging.delivery import STALE_AFTER, _claim
+
+    for n in range(5):
+        send_email(actor=alice, to_contact=quiet, subject=f"Заказ {n}", body="Готов.")
+    [stranded] = _claim(timezone.now(), 1)  # a worker claims one message, then dies
+    assert deliver() == 4  # the others go at once
+    assert OutgoingMessage.objects.get(pk=stranded).status == MessageStatus.SENDING
+    assert deliver(now=timezone.now() + STALE_AFTER + dt.timedelta(seconds=1)) == 1
+    assert sorted(int(m["Subject"].split()[-1]) for m in smtp.messages) == list(range(5))
+
+
 def test_marketing_without_consent_is_suppressed_with_reason(smtp, deliver, promo, quiet,
                                                              alice) -> None:  # fmt: skip
     msg = send_email(actor=alice, to_contact=quiet, template=promo, marketing=True)

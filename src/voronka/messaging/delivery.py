@@ -1,10 +1,12 @@
 """The delivery job: claims due queued messages and sends them, with retries and backoff.
 
 A claim is short (one transaction: FOR UPDATE SKIP LOCKED on PostgreSQL, SQLite's IMMEDIATE
-write lock otherwise) and marks the rows ``sending``; the SMTP/HTTP call happens after that
+write lock otherwise) and marks the row ``sending``; the SMTP/HTTP call happens after that
 transaction, so several workers never send the same row and a slow server holds no lock.
-A worker that dies mid-send leaves ``sending`` rows, which go back to the queue after
-``STALE_AFTER`` (a rare duplicate is better than a lost message)."""
+Messages are claimed one at a time, so a worker killed mid-send leaves at most one message
+``sending``: it goes back to the queue after ``STALE_AFTER`` (SMTP has no idempotency key, so
+if the server had already accepted it, that one message arrives twice — a rare duplicate is
+better than a lost message)."""
 
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ BACKOFF = [
     dt.timedelta(hours=2),
 ]
 MAX_ATTEMPTS = len(BACKOFF) + 1
-STALE_AFTER = dt.timedelta(minutes=15)
+# Longer than one send (SMTP timeouts) plus waiting out a busy database in _finish.
+STALE_AFTER = dt.timedelta(minutes=5)
 FINISH_ATTEMPTS = 8  # about a minute of waiting for a busy database
 SMTP_TIMEOUT = 30
 
@@ -184,31 +187,23 @@ def deliver_one(message: OutgoingMessage, now: dt.datetime) -> str:
 
 
 def deliver_due(
-    *, now: dt.datetime | None = None, limit: int = 50, budget_seconds: float = 5.0
+    *, now: dt.datetime | None = None, limit: int = 1000, budget_seconds: float = 5.0
 ) -> int:
-    """Send what is due, batch after batch until nothing is due or the time budget is spent
-    (a burst of thousands drains in one run instead of 50 per tick); the number sent. Safe
-    to run from several workers: each batch is claimed with SKIP LOCKED."""
+    """Send what is due, one claimed message after another, until nothing is due, ``limit``
+    messages went or the time budget is spent (a burst drains in one run, not 50 per tick);
+    the number sent. Safe to run from several workers: each claim uses SKIP LOCKED."""
     now = now or timezone.now()
     _requeue_stale(now)
     started = time.monotonic()
-    sent = 0
-    while True:
-        ids = _claim(now, limit)
+    sent = handled = 0
+    while handled < limit and time.monotonic() - started < budget_seconds:
+        # One at a time: a killed worker strands one message, not a batch. A failure here
+        # leaves the message "sending" for STALE_AFTER, as its fate at the server is unknown.
+        ids = _claim(now, 1)
         if not ids:
             break
-        pending = set(ids)
-        try:
-            for message in OutgoingMessage.objects.filter(pk__in=ids).select_related("contact"):
-                if deliver_one(message, now) == MessageStatus.SENT:
-                    sent += 1
-                pending.discard(message.pk)
-        except Exception:
-            # Hand the rest of the claim back now instead of after STALE_AFTER.
-            OutgoingMessage.objects.filter(pk__in=pending, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED, next_attempt_at=now
-            )
-            raise
-        if time.monotonic() - started >= budget_seconds:
-            break
+        for message in OutgoingMessage.objects.filter(pk__in=ids).select_related("contact"):
+            handled += 1
+            if deliver_one(message, now) == MessageStatus.SENT:
+                sent += 1
     return sent
