@@ -37,6 +37,7 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     require_admin,
     simple_page,
 )
@@ -46,11 +47,6 @@ from voronka.core.schemas import ERRORS
 
 web_forms = Router(tags=["web forms"])
 lead_sources = Router(tags=["lead sources"])
-
-
-def _body(payload: Any) -> dict[str, Any]:
-    """Only the keys the client sent: PATCH changes nothing else."""
-    return dict(payload.model_dump(exclude_unset=True))
 
 
 def form_out(request: HttpRequest, form: WebForm) -> dict[str, Any]:
@@ -103,7 +99,7 @@ def list_web_forms(request: ApiRequest, page: Query[PageParams]) -> dict[str, An
 def create_web_form(request: ApiRequest, payload: WebFormIn) -> Status[dict[str, Any]]:
     """A new form; the answer holds its page address, embed script and snippet."""
     require_admin(request.auth)
-    form = web_form_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    form = web_form_create(actor=request.auth, data=patch_body(payload), channel=Channel.API)
     return Status(201, form_out(request, form))
 
 
@@ -118,7 +114,7 @@ def update_web_form(request: ApiRequest, form_id: int, payload: WebFormIn) -> di
     """Change only the keys sent; ``fields`` replaces the whole list."""
     require_admin(request.auth)
     form = web_form_update(
-        actor=request.auth, form=selectors.get_web_form(form_id), changes=_body(payload),
+        actor=request.auth, form=selectors.get_web_form(form_id), changes=patch_body(payload),
         channel=Channel.API,
     )  # fmt: skip
     return form_out(request, form)
@@ -153,7 +149,7 @@ def create_lead_source(request: ApiRequest, payload: LeadSourceIn) -> Status[dic
     """A new source; ``secret`` is in this answer only."""
     require_admin(request.auth)
     source, secret = lead_source_create(
-        actor=request.auth, data=_body(payload), channel=Channel.API
+        actor=request.auth, data=patch_body(payload), channel=Channel.API
     )
     return Status(201, source_out(request, source, secret))
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from voronka.channels import selectors
@@ -27,7 +25,8 @@ from voronka.channels.links import public_links
 from voronka.channels.models import WebForm
 from voronka.channels.services import web_form_create, web_form_delete, web_form_update
 from voronka.channels.services.submissions import HONEYPOT
-from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
+from voronka.core import access
+from voronka.core.errors import ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.forms import FieldView
 
@@ -39,23 +38,7 @@ SETTINGS_BOOL = ("active", "consent_required")
 LAST = 10_000  # the position of a field not on the form: after every field that is
 
 
-def admin_only(view: View) -> View:
-    """Signed in and an administrator; anyone else gets 403, and so does a service's
-    ``Forbidden``. A form that does not exist is 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
-            raise PermissionDenied(_("only an administrator may manage web forms"))
-        try:
-            return view(request, *args, **kwargs)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-
-    return wrapped
+admin_only = access.admin_only(gettext_lazy("only an administrator may manage web forms"))
 
 
 # --- builder state --------------------------------------------------------------------------------

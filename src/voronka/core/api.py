@@ -278,6 +278,11 @@ IDEMPOTENCY_DOC = {
 # --- pages ----------------------------------------------------------------------------------
 
 
+def patch_body(payload: Any) -> dict[str, Any]:
+    """Only the keys the client sent: a PATCH changes nothing else."""
+    return dict(payload.model_dump(exclude_unset=True))
+
+
 class PageParams(Schema):
     cursor: str | None = None
     limit: int = 50

@@ -16,6 +16,7 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     require_admin,
     simple_page,
 )
@@ -33,11 +34,6 @@ from voronka.mail.services import (
 from voronka.mail.sync import sync_now
 
 mailboxes = Router(tags=["mailboxes"])
-
-
-def _body(payload: Any) -> dict[str, Any]:
-    """Only the keys the client sent: PATCH changes nothing else."""
-    return dict(payload.model_dump(exclude_unset=True))
 
 
 def mailbox_out(box: Mailbox) -> dict[str, Any]:
@@ -73,7 +69,7 @@ def create_mailbox(request: ApiRequest, payload: MailboxIn) -> Status[dict[str, 
     """A new mailbox; the next poll fetches its mail. Without ``import_since`` it brings the
     last week's messages; ``"import_since": null`` brings the whole folder."""
     require_admin(request.auth)
-    box = mailbox_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    box = mailbox_create(actor=request.auth, data=patch_body(payload), channel=Channel.API)
     return Status(201, mailbox_out(selectors.get_mailbox(box.pk)))
 
 
@@ -88,7 +84,7 @@ def update_mailbox(request: ApiRequest, mailbox_id: int, payload: MailboxIn) -> 
     """Change only the keys sent; an empty or null password keeps the stored one."""
     require_admin(request.auth)
     box = mailbox_update(
-        actor=request.auth, mailbox=selectors.get_mailbox(mailbox_id), changes=_body(payload),
+        actor=request.auth, mailbox=selectors.get_mailbox(mailbox_id), changes=patch_body(payload),
         channel=Channel.API,
     )  # fmt: skip
     return mailbox_out(selectors.get_mailbox(box.pk))

@@ -10,22 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
+from voronka.core import access
+from voronka.core.errors import ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.forms import FieldView, map_errors
 from voronka.mail import selectors
@@ -47,23 +45,7 @@ TEXT = ("name", "address", "imap_host", "imap_port", "imap_security", "imap_user
         "smtp_password", "default_owner_id", "import_since")  # fmt: skip
 
 
-def admin_only(view: View) -> View:
-    """Signed in and an administrator; anyone else gets 403. A mailbox that does not exist
-    is 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
-            raise PermissionDenied(_("only an administrator may manage mailboxes"))
-        try:
-            return view(request, *args, **kwargs)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-
-    return wrapped
+admin_only = access.admin_only(gettext_lazy("only an administrator may manage mailboxes"))
 
 
 def _htmx(request: HttpRequest) -> bool:

@@ -13,6 +13,7 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     require_admin,
     simple_page,
 )
@@ -24,11 +25,6 @@ from voronka.telegram.schemas import TelegramBotIn, TelegramBotOut, TelegramBotP
 from voronka.telegram.services import bot_connect, bot_delete, bot_update, webhook_url
 
 telegram_bots = Router(tags=["telegram bots"])
-
-
-def _body(payload: Any) -> dict[str, Any]:
-    """Only the keys the client sent: PATCH changes nothing else."""
-    return dict(payload.model_dump(exclude_unset=True))
 
 
 def bot_out(bot: TelegramBot) -> dict[str, Any]:
@@ -56,7 +52,7 @@ def connect_bot(request: ApiRequest, payload: TelegramBotIn) -> Status[dict[str,
     """Connect a bot by its token (from @BotFather). Telegram is asked at once (getMe, then
     setWebhook or deleteWebhook); a token it rejects is a 422 on ``token``."""
     require_admin(request.auth)
-    bot = bot_connect(actor=request.auth, data=_body(payload), channel=Channel.API)
+    bot = bot_connect(actor=request.auth, data=patch_body(payload), channel=Channel.API)
     return Status(201, bot_out(selectors.get_bot(bot.pk)))
 
 
@@ -72,7 +68,7 @@ def update_bot(request: ApiRequest, bot_pk: int, payload: TelegramBotIn) -> dict
     webhook, stops polling); ``active: true`` connects it again."""
     require_admin(request.auth)
     bot, _warning = bot_update(
-        actor=request.auth, bot=selectors.get_bot(bot_pk), changes=_body(payload),
+        actor=request.auth, bot=selectors.get_bot(bot_pk), changes=patch_body(payload),
         channel=Channel.API,
     )  # fmt: skip
     return bot_out(selectors.get_bot(bot.pk))

@@ -8,20 +8,19 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from voronka.core.errors import FieldError, Forbidden, NotFound, ServiceValidationError
+from voronka.core import access
+from voronka.core.errors import FieldError, ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.forms import FieldView, map_errors
 from voronka.sales.forms import owner_options
@@ -43,22 +42,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_BODY = 2 * 1024 * 1024  # an Update is a few kilobytes; files are never in it
 
 
-def admin_only(view: View) -> View:
-    """Signed in and an administrator; anyone else gets 403. A bot that does not exist is 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
-            raise PermissionDenied(_("only an administrator may manage Telegram bots"))
-        try:
-            return view(request, *args, **kwargs)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-
-    return wrapped
+admin_only = access.admin_only(gettext_lazy("only an administrator may manage Telegram bots"))
 
 
 def _inputs(values: dict[str, Any], errors: Errors) -> list[FieldView]:

@@ -18,6 +18,7 @@ from voronka.core.api import (
     check_query,
     idempotent,
     page_body,
+    patch_body,
     query_doc,
     require_admin,
     simple_page,
@@ -75,11 +76,6 @@ def number_out(t: TrackingNumber) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _body(payload: Any) -> dict[str, Any]:
-    """Only the keys the client sent: PATCH changes nothing else."""
-    return dict(payload.model_dump(exclude_unset=True))
-
-
 # --- calls --------------------------------------------------------------------------------------
 
 
@@ -121,7 +117,7 @@ def create_tracking_number(
     """A number published in one channel; ``source`` is written on its callers' leads."""
     require_admin(request.auth)
     number = services.tracking_number_create(
-        actor=request.auth, data=_body(payload), channel=Channel.API
+        actor=request.auth, data=patch_body(payload), channel=Channel.API
     )
     return Status(201, number_out(number))
 
@@ -139,7 +135,7 @@ def update_tracking_number(
     require_admin(request.auth)
     number = services.tracking_number_update(
         actor=request.auth, number=selectors.get_tracking_number(number_id),
-        changes=_body(payload), channel=Channel.API,
+        changes=patch_body(payload), channel=Channel.API,
     )  # fmt: skip
     return number_out(number)
 

@@ -7,13 +7,11 @@ secret typed or made here is never shown again after the answer that made it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,7 +21,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from voronka.core.errors import Forbidden, NotFound, ServiceValidationError
+from voronka.core import access
+from voronka.core.errors import NotFound, ServiceValidationError
 from voronka.core.models import Channel
 from voronka.core.pagination import SortKey, keyset_page
 from voronka.customers.forms import FieldView, map_errors
@@ -45,22 +44,7 @@ PAGE_SIZE = 50
 STOP_POLLING = 286
 
 
-def admin_only(view: View) -> View:
-    """Signed in and an administrator; anyone else gets 403. A missing record is 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
-            raise PermissionDenied(_("only an administrator may manage telephony"))
-        try:
-            return view(request, *args, **kwargs)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-
-    return wrapped
+admin_only = access.admin_only(_lazy("only an administrator may manage telephony"))
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

@@ -19,6 +19,7 @@ from voronka.core.api import (
     check_query,
     idempotent,
     page_body,
+    patch_body,
 )
 from voronka.core.errors import Collector, ServiceValidationError
 from voronka.core.models import Channel
@@ -27,7 +28,6 @@ from voronka.core.schemas import ERRORS
 from voronka.sales import selectors, services
 from voronka.sales.api.common import (
     ACTIVITY_LIST_DOC,
-    _body,
 )
 from voronka.sales.models import (
     Activity,
@@ -156,7 +156,7 @@ def list_activities(request: ApiRequest, page: Query[PageParams]) -> dict[str, A
 def create_activity(request: ApiRequest, payload: ActivityIn) -> Status[dict[str, Any]]:
     """Create a task, call or meeting; the assignee (``owner_id``) defaults to the caller."""
     activity = services.activity_create(
-        actor=request.auth, data=_body(payload), channel=Channel.API
+        actor=request.auth, data=patch_body(payload), channel=Channel.API
     )
     return Status(201, _written_activity(activity))
 
@@ -173,7 +173,7 @@ def update_activity(request: ApiRequest, activity_id: int, payload: ActivityIn) 
     """Change only the keys sent; a new ``remind_at`` fires again."""
     activity = selectors.get_activity_for_user(request.auth, activity_id, write=True)
     activity = services.activity_update(
-        actor=request.auth, activity=activity, changes=_body(payload), channel=Channel.API
+        actor=request.auth, activity=activity, changes=patch_body(payload), channel=Channel.API
     )
     return _written_activity(activity)
 

@@ -67,11 +67,6 @@ PDF_DOC = {
 WITH_503: dict[int, Any] = {**ERRORS, 503: ErrorOut}
 
 
-def _body(payload: Any) -> dict[str, Any]:
-    """Only the keys the client sent: PATCH changes nothing else."""
-    return dict(payload.model_dump(exclude_unset=True))
-
-
 def _pdf_unavailable(exc: services.PdfUnavailable) -> HttpError:
     return HttpError(503, str(exc))
 

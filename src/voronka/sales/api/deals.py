@@ -16,6 +16,7 @@ from voronka.core.api import (
     check_query,
     idempotent,
     page_body,
+    patch_body,
 )
 from voronka.core.models import Channel
 from voronka.core.schemas import ERRORS
@@ -23,7 +24,6 @@ from voronka.customers.models import Contact
 from voronka.sales import selectors, services
 from voronka.sales.api.common import (
     DEAL_LIST_DOC,
-    _body,
     line_out,
 )
 from voronka.sales.models import (
@@ -116,7 +116,7 @@ def list_deals(request: ApiRequest) -> dict[str, Any]:
 def create_deal(request: ApiRequest, payload: DealIn) -> Status[dict[str, Any]]:
     """Create a deal (default pipeline, first stage, base currency unless given). With
     ``lines`` the amount is their total, computed here."""
-    deal = services.deal_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    deal = services.deal_create(actor=request.auth, data=patch_body(payload), channel=Channel.API)
     return Status(201, _written_deal(deal))
 
 
@@ -131,7 +131,7 @@ def update_deal(request: ApiRequest, deal_id: int, payload: DealIn) -> dict[str,
     A new ``stage_id`` is a move with the same checks as ``POST /deals/{id}/move``."""
     deal = selectors.get_deal_for_user(request.auth, deal_id, write=True)
     deal = services.deal_update(
-        actor=request.auth, deal=deal, changes=_body(payload), channel=Channel.API
+        actor=request.auth, deal=deal, changes=patch_body(payload), channel=Channel.API
     )
     return _written_deal(deal)
 
@@ -152,7 +152,7 @@ def move_deal(request: ApiRequest, deal_id: int, payload: DealMoveIn) -> dict[st
     lacks (or a lost stage needs a reason) the answer is 422 naming each of them, and the
     deal is left as it was."""
     deal = selectors.get_deal_for_user(request.auth, deal_id, write=True)
-    body = _body(payload)
+    body = patch_body(payload)
     deal = services.deal_move(
         actor=request.auth, deal=deal, stage_id=body["stage_id"], channel=Channel.API,
         lost_reason_id=body.get("lost_reason_id"), lost_comment=body.get("lost_comment"),

@@ -16,6 +16,7 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     simple_page,
 )
 from voronka.core.errors import NotFound, ServiceValidationError
@@ -26,7 +27,6 @@ from voronka.sales import selectors, services
 from voronka.sales.api.common import (
     PDF_DOC,
     WITH_503,
-    _body,
     _pdf_unavailable,
     line_out,
 )
@@ -188,7 +188,7 @@ invoices = _document_router(DocumentKind.INVOICE)
 def _create_document(
     request: ApiRequest, kind: str, payload: QuoteCreateIn | InvoiceCreateIn
 ) -> Status[dict[str, Any]]:
-    body = _body(payload)
+    body = patch_body(payload)
     deal = _deal_for_document(request.auth, body.pop("deal_id"))
     doc = services.document_create(
         actor=request.auth, deal=deal, kind=kind, channel=Channel.API, **body
@@ -228,6 +228,6 @@ def record_payment(
     is refused (422, ``amount``)."""
     doc = _document(request.auth, DocumentKind.INVOICE, document_id, write=True)
     payment = services.payment_record(
-        actor=request.auth, doc=doc, data=_body(payload), channel=Channel.API
+        actor=request.auth, doc=doc, data=patch_body(payload), channel=Channel.API
     )
     return Status(201, payment_out(payment))

@@ -12,13 +12,13 @@ from voronka.core.api import (
     check_query,
     idempotent,
     page_body,
+    patch_body,
 )
 from voronka.core.models import Channel
 from voronka.core.schemas import ERRORS
 from voronka.sales import selectors, services
 from voronka.sales.api.common import (
     LEAD_LIST_DOC,
-    _body,
 )
 from voronka.sales.models import (
     Lead,
@@ -62,7 +62,7 @@ def list_leads(request: ApiRequest) -> dict[str, Any]:
 @idempotent
 def create_lead(request: ApiRequest, payload: LeadIn) -> Status[dict[str, Any]]:
     """Create a lead; without ``owner_id`` the assignment rules choose, else the caller owns it."""
-    lead = services.lead_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    lead = services.lead_create(actor=request.auth, data=patch_body(payload), channel=Channel.API)
     return Status(201, lead_out(lead))
 
 
@@ -76,7 +76,7 @@ def update_lead(request: ApiRequest, lead_id: int, payload: LeadIn) -> dict[str,
     """Change only the keys sent. A converted lead only changes owner."""
     lead = selectors.get_lead_for_user(request.auth, lead_id, write=True)
     lead = services.lead_update(
-        actor=request.auth, lead=lead, changes=_body(payload), channel=Channel.API
+        actor=request.auth, lead=lead, changes=patch_body(payload), channel=Channel.API
     )
     return lead_out(lead)
 
@@ -92,7 +92,7 @@ def convert_lead(
     phone, INN or name match) and, unless ``create_deal`` is false, a deal. The body may be
     omitted."""
     lead = selectors.get_lead_for_user(request.auth, lead_id, write=True)
-    options = _body(payload) if payload is not None else {}
+    options = patch_body(payload) if payload is not None else {}
     lead = services.lead_convert(
         actor=request.auth, lead=lead, channel=Channel.API,
         create_deal=options.get("create_deal", True), deal_title=options.get("deal_title", ""),

@@ -12,15 +12,13 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     simple_page,
 )
 from voronka.core.errors import NotFound
 from voronka.core.models import Channel
 from voronka.core.schemas import ERRORS
 from voronka.sales import selectors, services
-from voronka.sales.api.common import (
-    _body,
-)
 from voronka.sales.models import (
     Pipeline,
     Stage,
@@ -86,7 +84,7 @@ def list_pipelines(request: ApiRequest, page: Query[PageParams]) -> dict[str, An
 def create_pipeline(request: ApiRequest, payload: PipelineIn) -> Status[dict[str, Any]]:
     """Administrators only. Without ``stages`` it starts with New, Won and Lost; the first
     pipeline becomes the default."""
-    body = _body(payload)
+    body = patch_body(payload)
     stages = body.get("stages") if "stages" in body else starter_stages()
     pipeline = services.pipeline_create(actor=request.auth, name=body["name"], stages=stages)
     return Status(201, pipeline_out(_pipeline(pipeline.pk)))
@@ -103,7 +101,7 @@ def update_pipeline(
 ) -> dict[str, Any]:
     """Administrators only: rename, or make it the default (``"is_default": true``)."""
     pipeline = _pipeline(pipeline_id)
-    body = _body(payload)
+    body = patch_body(payload)
     if "name" in body:
         services.pipeline_rename(
             actor=request.auth, pipeline=pipeline, name=body["name"], channel=Channel.API
@@ -130,7 +128,7 @@ def create_stage(request: ApiRequest, pipeline_id: int, payload: StageIn) -> Sta
     """Administrators only. An open stage goes before the first won or lost stage, a closing
     stage at the end."""
     stage = services.stage_add(
-        actor=request.auth, pipeline=_pipeline(pipeline_id), data=_body(payload)
+        actor=request.auth, pipeline=_pipeline(pipeline_id), data=patch_body(payload)
     )
     return Status(201, stage_out(stage))
 
@@ -158,7 +156,7 @@ def update_stage(request: ApiRequest, stage_id: int, payload: StagePatch) -> dic
     """Administrators only; only the keys sent change. A stage's kind stays while deals are
     in it or while it is its pipeline's last stage of that kind (422)."""
     stage = services.stage_change(
-        actor=request.auth, stage=_stage(stage_id), changes=_body(payload)
+        actor=request.auth, stage=_stage(stage_id), changes=patch_body(payload)
     )
     return stage_out(stage)
 

@@ -13,15 +13,13 @@ from voronka.core.api import (
     PageParams,
     idempotent,
     page_body,
+    patch_body,
     simple_page,
 )
 from voronka.core.errors import NotFound
 from voronka.core.models import Channel
 from voronka.core.schemas import ERRORS
 from voronka.sales import services
-from voronka.sales.api.common import (
-    _body,
-)
 from voronka.sales.models import (
     Product,
     ProductPrice,
@@ -79,7 +77,9 @@ def list_products(
 @products.post("", response={201: ProductOut, **ERRORS}, openapi_extra=IDEMPOTENCY_DOC)
 @idempotent
 def create_product(request: ApiRequest, payload: ProductIn) -> Status[dict[str, Any]]:
-    product = services.product_create(actor=request.auth, data=_body(payload), channel=Channel.API)
+    product = services.product_create(
+        actor=request.auth, data=patch_body(payload), channel=Channel.API
+    )
     return Status(201, product_out(_product(product.pk)))
 
 
@@ -92,7 +92,7 @@ def read_product(request: ApiRequest, product_id: int) -> dict[str, Any]:
 def update_product(request: ApiRequest, product_id: int, payload: ProductIn) -> dict[str, Any]:
     """Change only the keys sent; ``prices`` given replaces the whole price list."""
     services.product_update(
-        actor=request.auth, product=_product(product_id), changes=_body(payload),
+        actor=request.auth, product=_product(product_id), changes=patch_body(payload),
         channel=Channel.API,
     )  # fmt: skip
     return product_out(_product(product_id))

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,8 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from voronka.accounts.selectors import teams, users_active
+from voronka.core import access
 from voronka.core.custom_fields import definitions
-from voronka.core.errors import Forbidden, ServiceValidationError
+from voronka.core.errors import ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.forms import FieldView, map_errors
 from voronka.sales import selectors
@@ -76,21 +74,7 @@ REQUIRABLE_LABELS = [
 ]
 
 
-def admin_only(view: View) -> View:
-    """Signed in and an administrator; anyone else gets 403, and a service that still says
-    no (``Forbidden``) also becomes 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
-            raise PermissionDenied(_("only an administrator may change sales settings"))
-        try:
-            return view(request, *args, **kwargs)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
-
-    return wrapped
+admin_only = access.admin_only(gettext_lazy("only an administrator may change sales settings"))
 
 
 def _get_or_404(qs: Any, **lookup: Any) -> Any:
