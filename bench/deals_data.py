@@ -51,9 +51,31 @@ class DealChunk:
     history: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def _stamp(moment: dt.datetime, postgres: bool) -> str:
-    text = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    return text + "+00:00" if postgres else text
+class Stamper:
+    """Timestamps given as seconds after START, as text the database takes: the dates of the
+    span are formatted once, so a stamp costs a divmod and an f-string, not a datetime."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.zone = "+00:00" if postgres else ""
+        self.days: dict[int, str] = {}
+
+    def __call__(self, seconds: float) -> str:
+        micro = int(seconds * 1_000_000)
+        day, micro = divmod(micro, 86_400_000_000)
+        date = self.days.get(day)
+        if date is None:
+            date = self.days[day] = (START + dt.timedelta(days=day)).date().isoformat()
+        second, micro = divmod(micro, 1_000_000)
+        minute, second = divmod(second, 60)
+        hour, minute = divmod(minute, 60)
+        return f"{date} {hour:02d}:{minute:02d}:{second:02d}.{micro:06d}{self.zone}"
+
+    def date(self, seconds: float) -> str:
+        return self(seconds)[:10]
+
+
+def _pick(rng: random.Random, seq: Sequence[Any]) -> Any:
+    return seq[int(rng.random() * len(seq))]
 
 
 def deal_chunks(
@@ -68,6 +90,8 @@ def deal_chunks(
     rng: random.Random,
 ) -> Iterator[DealChunk]:
     step = SPAN_SECONDS / max(count, 1)
+    stamp = Stamper(postgres)
+    random_ = rng.random
     companies = len(company_names) - 1
     history_id = 0
     chunk = DealChunk()
@@ -77,49 +101,50 @@ def deal_chunks(
         total += p.share
         cumulative.append((total, p))
     for i in range(1, count + 1):
-        roll = rng.random() * total
+        roll = random_() * total
         pipeline = next(p for bound, p in cumulative if roll <= bound)
-        created = START + dt.timedelta(seconds=(i + rng.random()) * step)
-        company_id = rng.randrange(1, companies + 1) if rng.random() < 0.85 else None
-        product = rng.choice(PRODUCTS)
+        created = (i + random_()) * step
+        company_id = int(random_() * companies) + 1 if random_() < 0.85 else None
+        product = _pick(rng, PRODUCTS)
         title = f"{product} — {company_names[company_id]}" if company_id else product
-        currency = "RUB" if rng.random() < 0.85 else rng.choice(("USD", "EUR"))
-        amount = f"{rng.randrange(10, 5000) * 1000 if currency == 'RUB' else rng.randrange(1, 60) * 500}.00"
-        owner = rng.choice(owners) if rng.random() < 0.98 else None
+        currency = "RUB" if random_() < 0.85 else _pick(rng, ("USD", "EUR"))
+        if currency == "RUB":
+            amount = f"{(int(random_() * 4990) + 10) * 1000}.00"
+        else:
+            amount = f"{(int(random_() * 59) + 1) * 500}.00"
+        owner = _pick(rng, owners) if random_() < 0.98 else None
         # How far it got through the open stages, then the outcome.
         reached = 1
-        while reached < len(pipeline.open_stages) and rng.random() < 0.6:
+        while reached < len(pipeline.open_stages) and random_() < 0.6:
             reached += 1
-        outcome = rng.random()
+        outcome = random_()
         path = pipeline.open_stages[:reached]
         lost_reason = None
-        closed: dt.datetime | None = None
         if outcome < 0.25 and reached == len(pipeline.open_stages):
             path = [*path, pipeline.won]
         elif outcome < 0.55:
             path = [*path, pipeline.lost]
-            lost_reason = rng.choice(lost_reasons)
+            lost_reason = _pick(rng, lost_reasons)
         moment = created
+        entered = stamp(moment)
+        last = len(path) - 1
         for n, stage_id in enumerate(path):
             history_id += 1
-            left = moment + dt.timedelta(hours=rng.randrange(2, 24 * 20))
-            is_last = n == len(path) - 1
-            chunk.history.append((
-                history_id, i, stage_id, _stamp(moment, postgres),
-                None if is_last else _stamp(left, postgres), owner,
-            ))  # fmt: skip
-            if not is_last:
-                moment = left
-        if path[-1] in (pipeline.won, pipeline.lost):
-            closed = moment
-        close_date = (created + dt.timedelta(days=rng.randrange(14, 120))).date().isoformat()
+            if n == last:
+                chunk.history.append((history_id, i, stage_id, entered, None, owner))
+            else:
+                moment += 3600 * (2 + int(random_() * (24 * 20 - 2)))
+                left = stamp(moment)
+                chunk.history.append((history_id, i, stage_id, entered, left, owner))
+                entered = left
+        closed = entered if path[-1] in (pipeline.won, pipeline.lost) else None
+        close_date = stamp.date(created + 86400 * (14 + int(random_() * 106)))
         chunk.deals.append((
             i, title, company_id, pipeline.id, path[-1], amount, currency, close_date, None,
-            owner, rng.choice(DEAL_SOURCES), "{}", lost_reason, "",
-            _stamp(moment, postgres), _stamp(closed, postgres) if closed else None,
-            _stamp(created, postgres), _stamp(moment, postgres),
+            owner, _pick(rng, DEAL_SOURCES), "{}", lost_reason, "", entered, closed,
+            stamp(created), entered,
         ))  # fmt: skip
-        chunk.contacts.append((i, i, rng.randrange(1, contacts + 1)))
+        chunk.contacts.append((i, i, int(random_() * contacts) + 1))
         if len(chunk.deals) >= CHUNK:
             yield chunk
             chunk = DealChunk()

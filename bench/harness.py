@@ -80,53 +80,45 @@ def run(
     started = time.time()
     children: dict[str, dict[str, Any]] = {}
     failed = False
+    urls: dict[str, str] = {}
     for db in dbs:
-        if db == "postgres":
-            base, reason = postgres_base_url()
-            if base is None:
-                children[db] = {"db": db, "skipped": f"PostgreSQL not reachable: {reason}"}
-                echo(f"[bench] postgres: skipped ({reason})")
-                if len(dbs) == 1:
-                    failed = True
-                continue
-            url = _with_dbname(base, os.environ.get("VORONKA_BENCH_DB_NAME", "voronka_bench"))
+        url, reason = _database_url(db, scale, data_dir)
+        if url is None:
+            children[db] = {"db": db, "skipped": f"PostgreSQL not reachable: {reason}"}
+            echo(f"[bench] {db}: skipped ({reason})")
+            failed = failed or len(dbs) == 1
         else:
-            path = data_dir / "bench" / f"bench-{scale_label(scale)}.sqlite3"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{path}"
-        with tempfile.TemporaryDirectory(prefix="voronka-bench-") as tmp:
-            result_path = Path(tmp) / "result.json"
-            cmd = [
-                sys.executable, "-m", "bench.harness", "--child", "--db", db,
-                "--scale", str(scale), "--result", str(result_path), "--port", str(port),
-                "--clients", str(clients), "--workdir", str(out / "logs"),
-            ]  # fmt: skip
-            if only:
-                cmd += ["--only", ",".join(only)]
-            if smoke:
-                cmd.append("--smoke")
-            if reuse:
-                cmd.append("--reuse")
-            if iterations:
-                cmd += ["--iterations", str(iterations)]
-            env = {
-                **os.environ,
-                "DATABASE_URL": url,
-                "VORONKA_DATA_DIR": str(data_dir),
-                "DJANGO_SETTINGS_MODULE": "voronka.settings",
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
-                ),
-            }
-            env.pop("VORONKA_TESTING", None)
-            echo(f"[bench] {db}: {scale:,} contacts")
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
-            if result_path.exists():
-                children[db] = json.loads(result_path.read_text())
-            else:
-                children[db] = {"db": db, "error": f"the child exited {proc.returncode}"}
-            if proc.returncode != 0 or children[db].get("failed"):
+            urls[db] = url
+    common = ["--scale", str(scale), "--port", str(port), "--clients", str(clients),
+              "--workdir", str(out / "logs")]  # fmt: skip
+    if only:
+        common += ["--only", ",".join(only)]
+    if smoke:
+        common.append("--smoke")
+    if iterations:
+        common += ["--iterations", str(iterations)]
+    loads: dict[str, dict[str, Any]] = {}
+    if len(urls) > 1:
+        # The datasets are built side by side (each load is mostly one core: this process's
+        # Python or the database server's), the workloads then run one database at a time on
+        # an otherwise idle machine.
+        echo(f"[bench] loading {scale:,} contacts into {', '.join(urls)} side by side")
+        loads = _load_side_by_side(urls, common + (["--reuse"] if reuse else []), data_dir)
+        for db, loaded in loads.items():
+            if loaded.get("error"):
+                children[db] = {"db": db, "error": loaded["error"]}
                 failed = True
+    for db, url in urls.items():
+        if db in children:
+            continue
+        echo(f"[bench] {db}: {scale:,} contacts")
+        extra = ["--reuse"] if reuse or db in loads else []
+        children[db], status = _run_child(db, url, common + extra, data_dir)
+        if db in loads and not loads[db].get("dataset_reused"):
+            children[db]["dataset_reused"] = False
+            children[db]["loaded_side_by_side"] = True
+        if status != 0 or children[db].get("failed"):
+            failed = True
     report = report_mod.build(
         scale=scale, children=children, only=only, smoke=smoke, seconds=time.time() - started
     )
@@ -135,6 +127,64 @@ def run(
     for path in paths:
         echo(f"[bench] wrote {path}")
     return report, 1 if failed else 0
+
+
+def _database_url(db: str, scale: int, data_dir: Path) -> tuple[str | None, str]:
+    """The bench database of ``db`` (never the user's own), or why there is none."""
+    if db == "postgres":
+        base, reason = postgres_base_url()
+        if base is None:
+            return None, reason
+        return _with_dbname(base, os.environ.get("VORONKA_BENCH_DB_NAME", "voronka_bench")), ""
+    path = data_dir / "bench" / f"bench-{scale_label(scale)}.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}", ""
+
+
+def _child_command(db: str, result: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
+    cmd = [sys.executable, "-m", "bench.harness", "--child", "--db", db, "--result", str(result),
+           *args]  # fmt: skip
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "voronka.settings",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
+    env.pop("VORONKA_TESTING", None)
+    return cmd, env
+
+
+def _run_child(db: str, url: str, args: list[str], data_dir: Path) -> tuple[dict[str, Any], int]:
+    with tempfile.TemporaryDirectory(prefix="voronka-bench-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        cmd, env = _child_command(db, result_path, args)
+        env.update(DATABASE_URL=url, VORONKA_DATA_DIR=str(data_dir))
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
+        if result_path.exists():
+            return json.loads(result_path.read_text()), proc.returncode
+        return {"db": db, "error": f"the child exited {proc.returncode}"}, proc.returncode or 1
+
+
+def _load_side_by_side(
+    urls: dict[str, str], args: list[str], data_dir: Path
+) -> dict[str, dict[str, Any]]:
+    """Build every database's dataset at once (``--load-only`` children); what each reported."""
+    loads: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="voronka-bench-load-") as tmp:
+        procs = {}
+        for db, url in urls.items():
+            cmd, env = _child_command(db, Path(tmp) / f"{db}.json", [*args, "--load-only"])
+            env.update(DATABASE_URL=url, VORONKA_DATA_DIR=str(data_dir))
+            procs[db] = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        for db, proc in procs.items():
+            code = proc.wait()
+            path = Path(tmp) / f"{db}.json"
+            if code == 0 and path.exists():
+                loads[db] = json.loads(path.read_text())
+            else:
+                loads[db] = {"error": f"loading the dataset failed (exit {code})"}
+    return loads
 
 
 # --- child -----------------------------------------------------------------------------------
@@ -265,6 +315,9 @@ def child(args: argparse.Namespace) -> int:
             f"(generate {info.seconds['generate']:.1f} s, load {info.seconds['load']:.1f} s, "
             f"indexes {info.seconds['indexes']:.1f} s, "
             f"search index {info.seconds['search_index']:.1f} s)")  # fmt: skip
+    if args.load_only:
+        Path(args.result).write_text(json.dumps(output, ensure_ascii=False, default=str))
+        return 0
     problems = verify_sample(info)
     if problems:
         output["problems"] = problems[:20]
@@ -355,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=0)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--load-only", action="store_true", help="internal: build the dataset")
     args = parser.parse_args(argv)
     if args.child:
         args.scale = int(args.scale)

@@ -24,11 +24,7 @@ def build(
     results: list[dict[str, Any]] = []
     databases: dict[str, Any] = {}
     for db, child in children.items():
-        databases[db] = {
-            k: child.get(k)
-            for k in ("version", "dataset", "dataset_reused", "problems", "skipped", "error")
-            if child.get(k) is not None
-        }
+        databases[db] = {k: child.get(k) for k in KEPT if child.get(k) is not None}
         results.extend(child.get("results", []))
     order = list(WORKLOADS)
     results.sort(key=lambda r: (order.index(r["workload"]), r["db"]))
@@ -95,6 +91,9 @@ def _cells(r: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
+KEPT = (
+    "version", "dataset", "dataset_reused", "loaded_side_by_side", "problems", "skipped", "error",
+)  # fmt: skip
 HEADERS = [
     "W", "case", "as", "db", "ours", "raw SQL", "ratio", "queries", "memory", "target", "result",
 ]  # fmt: skip
@@ -107,6 +106,8 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
         f"{report['date']}{' (smoke)' if report['smoke'] else ''}",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, Python {m['python']}, "
         f"load average at the end {m.get('load_average')}",
+        f"Whole run, datasets included: {int(report['seconds'] // 60)} min "
+        f"{report['seconds'] % 60:.0f} s",
     ]
     if m.get("load_average") and m["load_average"][1] > (m["cores"] or 1):
         lines.append(
@@ -121,6 +122,8 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
         rows = sum((ds.get("rows") or {}).values())
         secs = ds.get("seconds") or {}
         reused = " (reused)" if info.get("dataset_reused") else ""
+        if info.get("loaded_side_by_side"):
+            reused = " (built side by side with the other database's)"
         lines.append(
             f"{db}: {info.get('version', '?')}; dataset {rows:,} rows loaded in "
             f"{secs.get('total', 0):.0f} s{reused}"

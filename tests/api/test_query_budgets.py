@@ -47,5 +47,7 @@ def test_list_query_count_does_not_grow_with_rows(
     _add_rows(1, 6, alice, make_contact, make_company, make_user)
     many = _queries(client, path)
     assert few == many
-    with django_assert_max_num_queries(8):
+    # The search asks twice when the names starting with the term are fewer than the limit
+    # (selectors.ranked_search): once for contacts, once for companies.
+    with django_assert_max_num_queries(10 if "/search" in path else 8):
         client.get(path)

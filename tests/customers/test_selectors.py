@@ -97,6 +97,35 @@ def test_search_by_email_and_company(admin: Any, alice: Any) -> None:
     assert [c.name for c in company_search(admin, "технол")] == ["Северные технологии"]
 
 
+def test_search_shows_names_starting_with_the_term_first(admin: Any, alice: Any) -> None:
+    """A common surname typed in the search box: the Петровы come first, alphabetically,
+    then the records that only contain it (a patronymic, a company), then nothing else."""
+    for last, first, middle in [
+        ("Абрамова", "Анна", "Петровна"),
+        ("Петрова", "Вера", ""),
+        ("Петров", "Борис", ""),
+        ("ПЕТРОВСКИЙ", "Глеб", ""),
+        ("Сидоров", "Денис", ""),
+    ]:
+        contact_create(
+            actor=alice, data={"last_name": last, "first_name": first, "middle_name": middle}
+        )
+    company_create(actor=alice, data={"name": "Петровские сады"})
+    company_create(actor=alice, data={"name": "Сады Петровича"})
+
+    def found(text: str, limit: int = 8) -> list[str]:
+        return [f"{c.last_name} {c.first_name}" for c in contact_search(admin, text, limit)]
+
+    assert found("петров") == ["Петров Борис", "Петрова Вера", "ПЕТРОВСКИЙ Глеб", "Абрамова Анна"]
+    assert found("петров", limit=2) == ["Петров Борис", "Петрова Вера"]
+    assert found("петров вера") == ["Петрова Вера"]
+    assert found("анна петров") == ["Абрамова Анна"]
+    assert [c.name for c in company_search(admin, "петров")] == [
+        "Петровские сады",
+        "Сады Петровича",
+    ]
+
+
 def test_search_with_fts_special_characters_does_not_fail(
     admin: Any, three_owners: dict[str, Any]
 ) -> None:

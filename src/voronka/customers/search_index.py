@@ -2,7 +2,10 @@
 
 Each company and contact keeps a folded ``search_text`` (names, company, e-mails, phone digits).
 PostgreSQL indexes it with pg_trgm (GIN); SQLite with an FTS5 trigram table kept in step by
-triggers. Both are created by :func:`ensure` after every migrate, idempotently."""
+triggers. A b-tree over ``search_text`` in byte order (``SORT_INDEX``) serves the search box's
+first tier: the records whose name starts with what was typed, read in order and stopped at
+the limit (``selectors.ranked_search``). All are created by :func:`ensure` after every
+migrate, idempotently."""
 
 from __future__ import annotations
 
@@ -11,6 +14,13 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 
 TABLES = ("customers_contact", "customers_company")
+SORT_INDEX = "{table}_search_sort"
+
+
+def _sort_index(table: str, postgres: bool) -> str:
+    key = '(search_text COLLATE "C")' if postgres else "search_text"
+    name = SORT_INDEX.format(table=table)
+    return f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({key}, id)"
 
 
 def _sqlite_statements(table: str) -> list[str]:
@@ -41,6 +51,7 @@ def ensure(using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
                 had_triggers = cursor.fetchone()[0] > 0
                 for statement in _sqlite_statements(table):
                     cursor.execute(statement)
+                cursor.execute(_sort_index(table, postgres=False))
                 if not had_triggers:
                     # Triggers were missing (new database or a rebuilt table): reindex all.
                     cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
@@ -51,6 +62,7 @@ def ensure(using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
                     f"CREATE INDEX IF NOT EXISTS {table}_search_trgm ON {table} "
                     "USING gin (search_text gin_trgm_ops)"
                 )
+                cursor.execute(_sort_index(table, postgres=True))
 
 
 def rebuild(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -22,10 +22,11 @@ from django.db.models import (
     QuerySet,
     TextField,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Collate
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
@@ -39,6 +40,7 @@ from voronka.customers import search_index
 from voronka.customers.models import Company, Contact, ContactEmail, Tag
 
 MIN_TERM = 3  # trigram indexes need three characters
+PREFIX_END = "\U0010ffff"  # the highest code point: text < prefix + PREFIX_END starts with it
 
 
 def contacts_visible_to(user: Any) -> QuerySet[Contact]:
@@ -69,26 +71,22 @@ def _contact_detail_qs() -> Any:
 # --- search ----------------------------------------------------------------------------------
 
 
-def search_condition(model: type[Contact] | type[Company], text: str) -> Q | None:
-    """A condition matching records whose search text contains every term of ``text``.
-
-    A phone typed in any format is normalized first, so "8 (916) 123-45-67" finds +79161234567.
-    Returns None when there is nothing to search for."""
+def search_terms(text: str) -> list[str]:
+    """What a person typed, as terms stored in ``search_text``: a phone typed in any format is
+    normalized first, so "8 (916) 123-45-67" finds +79161234567; other text is folded."""
     text = (text or "").strip()
-    if not text:
-        return None
-    terms: list[str]
     raw_digits = digits(text)
     if len(raw_digits) >= 5 and not any(ch.isalpha() for ch in text):
         try:
-            terms = [digits(normalize_phone(text))]
+            return [digits(normalize_phone(text))]
         except ValueError:
-            terms = [raw_digits]
-    else:
-        terms = [t for t in fold(text).split(" ") if t]
-    long_terms = [t for t in terms if len(t) >= MIN_TERM]
-    short_terms = [t for t in terms if len(t) < MIN_TERM]
+            return [raw_digits]
+    return [t for t in fold(text).split(" ") if t]
+
+
+def _contains(model: type[Contact] | type[Company], terms: list[str]) -> Q:
     condition = Q()
+    long_terms = [t for t in terms if len(t) >= MIN_TERM]
     if long_terms:
         if connection.vendor == "sqlite":
             table = model._meta.db_table
@@ -97,29 +95,62 @@ def search_condition(model: type[Contact] | type[Company], text: str) -> Q | Non
         else:
             for term in long_terms:
                 condition &= Q(search_text__contains=term)
-    for term in short_terms:
-        # One or two letters: the start of the name (the search text begins with it).
-        condition &= (
-            Q(search_text__startswith=term) if not long_terms else Q(search_text__contains=term)
-        )
+    for term in terms:
+        if len(term) < MIN_TERM:
+            # One or two letters: the start of the name, or anywhere beside longer terms.
+            condition &= (
+                Q(search_text__startswith=term) if not long_terms else Q(search_text__contains=term)
+            )
     return condition
 
 
-def contact_search(user: Any, text: str, limit: int = 8) -> list[Contact]:
-    condition = search_condition(Contact, text)
-    if condition is None:
+def search_condition(model: type[Contact] | type[Company], text: str) -> Q | None:
+    """A condition matching records whose search text contains every term of ``text``.
+
+    Returns None when there is nothing to search for."""
+    terms = search_terms(text)
+    return _contains(model, terms) if terms else None
+
+
+def search_key() -> Any:
+    """``search_text`` in byte order, the order of its index ``search_index.SORT_INDEX``."""
+    if connection.vendor == "postgresql":
+        return Collate(F("search_text"), "C")
+    return F("search_text")
+
+
+def ranked_search(qs: QuerySet[Any], text: str, limit: int) -> list[Any]:
+    """The top ``limit`` records of ``qs`` matching ``text``: first those whose search text
+    starts with the first term (the name begins with what was typed), then the rest, each part
+    in alphabetical order of the folded search text.
+
+    Why two parts: a common surname matches tens of thousands of contacts in a million. Sorting
+    all of them to show eight costs hundreds of milliseconds; the records whose name starts
+    with it are a range of the search-text index, read in order and stopped at the limit. Only
+    when they are fewer than the limit are the other matches searched (a term found only inside
+    names, e-mails or phones, which usually matches few records)."""
+    terms = search_terms(text)
+    if not terms:
         return []
-    qs = contacts_visible_to(user).filter(condition).select_related("company")
-    return list(
-        qs.prefetch_related("emails", "phones").order_by("last_name", "first_name", "id")[:limit]
-    )
+    model = qs.model
+    first, rest = terms[0], terms[1:]
+    qs = qs.annotate(search_key=search_key())
+    starts = Q(search_key__gte=first, search_key__lt=first + PREFIX_END)
+    found = list(qs.filter(starts, _contains(model, rest)).order_by("search_key", "id")[:limit])
+    if len(found) < limit and any(len(t) >= MIN_TERM for t in terms):
+        others = qs.filter(_contains(model, terms)).exclude(starts)
+        found += list(others.order_by("search_key", "id")[: limit - len(found)])
+    return found
+
+
+def contact_search(user: Any, text: str, limit: int = 8) -> list[Contact]:
+    found = ranked_search(contacts_visible_to(user).select_related("company"), text, limit)
+    prefetch_related_objects(found, "emails", "phones")  # once for both tiers
+    return found
 
 
 def company_search(user: Any, text: str, limit: int = 8) -> list[Company]:
-    condition = search_condition(Company, text)
-    if condition is None:
-        return []
-    return list(companies_visible_to(user).filter(condition).order_by("name", "id")[:limit])
+    return ranked_search(companies_visible_to(user), text, limit)
 
 
 def tags_all() -> QuerySet[Tag]:
