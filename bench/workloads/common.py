@@ -29,6 +29,7 @@ class Settings:
     mix_seconds: float = 6.0
     port: int = 0
     smoke: bool = False
+    import_rows: int = 100_000  # W3's file; the whole scale when smaller
 
 
 @dataclass

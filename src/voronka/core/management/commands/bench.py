@@ -43,6 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=0, help="server port (default: free)")
         parser.add_argument("--clients", type=int, default=8, help="HTTP client threads")
         parser.add_argument("--iterations", type=int, default=0, help="timed calls per case")
+        parser.add_argument(
+            "--import-rows", default="", help="rows of W3's file (default 100k, at most the scale)"
+        )
         parser.add_argument("--smoke", action="store_true", help="tiny and quick: for tests")
         parser.add_argument(
             "--reuse", action="store_true", help="keep a dataset of the same scale if loaded"
@@ -52,6 +55,9 @@ class Command(BaseCommand):
         bench = _import_bench()
         try:
             scale = bench.parse_scale(options["scale"])
+            import_rows = (
+                bench.parse_scale(options["import_rows"]) if options["import_rows"] else None
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         only = [w.strip().upper() for w in options["only"].split(",") if w.strip()] or None
@@ -64,6 +70,7 @@ class Command(BaseCommand):
             scale=scale, dbs=dbs, only=only, out=out.resolve(), data_dir=settings.DATA_DIR,
             smoke=options["smoke"], reuse=options["reuse"], port=options["port"],
             clients=options["clients"], iterations=options["iterations"] or None,
+            import_rows=import_rows,
             echo=lambda text: self.stdout.write(str(text)),
         )  # fmt: skip
         if status:
