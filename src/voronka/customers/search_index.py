@@ -51,10 +51,10 @@ def ensure(using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
                 had_triggers = cursor.fetchone()[0] > 0
                 for statement in _sqlite_statements(table):
                     cursor.execute(statement)
-                cursor.execute(_sort_index(table, postgres=False))
                 if not had_triggers:
                     # Triggers were missing (new database or a rebuilt table): reindex all.
-                    cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+                    _rebuild_fts(cursor, table)
+                cursor.execute(_sort_index(table, postgres=False))
         elif connection.vendor == "postgresql":
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             for table in TABLES:
@@ -72,7 +72,18 @@ def rebuild(using: str = DEFAULT_DB_ALIAS) -> None:
         return
     with connection.cursor() as cursor:
         for table in TABLES:
-            cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+            _rebuild_fts(cursor, table)
+            cursor.execute(_sort_index(table, postgres=False))
+
+
+def _rebuild_fts(cursor: Any, table: str) -> None:
+    """Re-read the table into its FTS index, with the search-text index out of the way.
+
+    FTS5 reads the content table without an ORDER BY; while ``SORT_INDEX`` exists SQLite reads
+    it through that covering index, in text order instead of rowid order, and the rebuild of a
+    million rows took 150-200 s instead of 50."""
+    cursor.execute(f"DROP INDEX IF EXISTS {SORT_INDEX.format(table=table)}")
+    cursor.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
 
 
 def fts_match_sql(table: str) -> str:
