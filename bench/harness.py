@@ -221,10 +221,10 @@ def _settings(args: argparse.Namespace) -> Any:
     else:
         settings = Settings(clients=args.clients)
         if args.scale >= 1_000_000:
-            # At a million a run must fit in 20 minutes for both databases: 20 timed calls
-            # (4 s at most) per case still give a p95 and p99 of their own; 10 s of HTTP load
-            # per W4 phase.
-            settings.iterations, settings.max_seconds, settings.http_seconds = 20, 4.0, 10.0
+            # At a million a run must fit in 20 minutes for both databases: 15 timed calls
+            # (3 s at most) per case still give a p95 of their own; 10 s of HTTP load per W4
+            # phase.
+            settings.iterations, settings.max_seconds, settings.http_seconds = 15, 3.0, 10.0
     if args.import_rows:
         settings.import_rows = int(args.import_rows)
     if args.iterations:
