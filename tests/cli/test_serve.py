@@ -227,3 +227,26 @@ def test_make_run_first_start(tmp_path: Path, database_url: str | None) -> None:
     assert not first_login.exists()
     assert "the password" not in "".join(again.output)
     assert "Preparing the database" not in "".join(again.output)
+
+
+def test_serve_on_a_database_never_migrated_says_how_to_start(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """Without --init on a new data folder: a one-line error naming the fix, no traceback,
+    nothing left listening."""
+    port = _free_port()
+    env = {**os.environ, "VORONKA_DATA_DIR": str(tmp_path)}
+    for name in ("DATABASE_URL", "VORONKA_TESTING", "DEBUG", "SECRET_KEY"):
+        env.pop(name, None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    done = subprocess.run(
+        [sys.executable, "-m", "voronka", "serve", "--port", str(port)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "migrations to apply" in done.stderr
+    assert "voronka serve --init" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # the port was let go

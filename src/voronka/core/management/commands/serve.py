@@ -96,6 +96,15 @@ class WorkerSupervisor:
             process.wait()
 
 
+def _pending_migrations() -> int:
+    """How many migrations the database lacks (all of them on a new data folder)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 class Command(BaseCommand):
     help = "Serve the CRM (waitress) with a background worker."
 
@@ -134,6 +143,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         supervisor = None
+        if not options["init"] and (pending := _pending_migrations()):
+            server.close()
+            raise CommandError(
+                f"the database has {pending} migrations to apply: start with `voronka serve"
+                " --init` (or run `voronka manage migrate` first)"
+            )
         try:
             if options["init"]:
                 self._init(url)
