@@ -23,6 +23,7 @@ from bench.workloads.common import (
     peak_alloc_kb,
     percentiles,
     time_calls,
+    visible_owner_ids,
 )
 from bench.workloads.w1_list import search_sql
 from voronka.customers.selectors import PREFIX_END, contact_search, search_terms
@@ -38,12 +39,8 @@ def baseline_search(raw: RawSQL, user: Any, text: str) -> list[tuple[Any, ...]]:
     terms = search_terms(text)
     visible: list[str] = []
     visible_args: list[Any] = []
-    if user.visibility_scope != "all":
-        owners = [user.pk]
-        if user.visibility_scope == "team" and user.team_id:
-            owners = [r[0] for r in raw.fetch(
-                "SELECT id FROM accounts_user WHERE team_id = %s", [user.team_id]
-            )] or owners  # fmt: skip
+    owners = visible_owner_ids(raw, user)
+    if owners is not None:
         visible, visible_args = [f"c.owner_id IN ({raw.marks(owners)})"], list(owners)
     key = 'c.search_text COLLATE "C"' if raw.postgres else "c.search_text"
     starts = f"{key} >= %s AND {key} < %s"

@@ -101,8 +101,13 @@ def stage_totals(
     qs = Deal.objects.visible_to(user).filter(pipeline=pipeline)
     for cond in conditions:
         qs = qs.filter(cond)
+    return totals_by_stage(qs)
+
+
+def totals_by_stage(deals: QuerySet[Deal]) -> dict[int, StageTotal]:
+    """Count and base-currency sum of ``deals`` per current stage, in one GROUP BY."""
     rows = (
-        qs.values("stage_id")
+        deals.values("stage_id")
         .annotate(
             n=Count("id"), total=Coalesce(Sum(base_amount()), Value(ZERO), output_field=MONEY)
         )
@@ -139,14 +144,7 @@ def funnel(user: Any, flt: DashboardFilter) -> list[FunnelRow]:
     stages = list(pipeline.stages.order_by("position", "id"))
     lost = [s for s in stages if s.kind == StageKind.LOST]
     deals = _in_period(scoped_deals(user, flt), "created_at", flt)
-    current = {
-        r["stage_id"]: (r["n"], r["total"] or ZERO)
-        for r in deals.values("stage_id")
-        .annotate(
-            n=Count("id"), total=Coalesce(Sum(base_amount()), Value(ZERO), output_field=MONEY)
-        )
-        .order_by()
-    }
+    current = totals_by_stage(deals)
     history = DealStageHistory.objects.filter(
         deal_id__in=deals.values("pk"), stage__pipeline=pipeline
     ).order_by()
@@ -171,8 +169,8 @@ def funnel(user: Any, flt: DashboardFilter) -> list[FunnelRow]:
     result = []
     previous: int | None = None
     for stage in stages:
-        count, amount = current.get(stage.pk, (0, ZERO))
-        row = FunnelRow(stage=stage, count=count, amount=amount)
+        total = current.get(stage.pk, StageTotal())
+        row = FunnelRow(stage=stage, count=total.count, amount=total.amount)
         if stage.kind == StageKind.LOST:
             row.reached = lost_reached.get(stage.pk, 0)
         else:
