@@ -17,6 +17,7 @@ DEAL_COLUMNS = [
     "id", "title", "company_id", "pipeline_id", "stage_id", "amount", "currency_id",
     "expected_close_date", "probability", "owner_id", "source", "custom", "lost_reason_id",
     "lost_comment", "stage_entered_at", "closed_at", "created_at", "updated_at",
+    "furthest_position", "lost_at_stage_id",
 ]  # fmt: skip
 DEAL_CONTACT_COLUMNS = ["id", "deal_id", "contact_id"]
 HISTORY_COLUMNS = ["id", "deal_id", "stage_id", "entered_at", "left_at", "actor_id"]
@@ -42,6 +43,7 @@ class PipelineShape:
     won: int
     lost: int
     share: float  # of all deals
+    positions: dict[int, int] = field(default_factory=dict)  # stage id → position
 
 
 @dataclass
@@ -138,11 +140,15 @@ def deal_chunks(
                 chunk.history.append((history_id, i, stage_id, entered, left, owner))
                 entered = left
         closed = entered if path[-1] in (pipeline.won, pipeline.lost) else None
+        # What the services keep on the deal (voronka.sales.progress): the furthest open or
+        # won position entered and the lost stage entered.
+        furthest = pipeline.positions[path[-2] if lost_reason is not None else path[-1]]
+        lost_at = pipeline.lost if lost_reason is not None else None
         close_date = stamp.date(created + 86400 * (14 + int(random_() * 106)))
         chunk.deals.append((
             i, title, company_id, pipeline.id, path[-1], amount, currency, close_date, None,
             owner, _pick(rng, DEAL_SOURCES), "{}", lost_reason, "", entered, closed,
-            stamp(created), entered,
+            stamp(created), entered, furthest, lost_at,
         ))  # fmt: skip
         chunk.contacts.append((i, i, int(random_() * contacts) + 1))
         if len(chunk.deals) >= CHUNK:
@@ -179,6 +185,7 @@ def pipeline_shapes(admin: Any) -> list[PipelineShape]:
                 won=next(s.pk for s in stages if s.kind == StageKind.WON),
                 lost=next(s.pk for s in stages if s.kind == StageKind.LOST),
                 share=0.8 if n == 0 else 0.2,
+                positions={s.pk: s.position for s in stages},
             )
         )
     return shapes

@@ -313,7 +313,9 @@ def child(args: argparse.Namespace) -> int:
     )
     from bench.workloads.common import IdsMismatch, Result
 
-    output: dict[str, Any] = {"db": db, "failed": False, "results": [], "problems": []}
+    output: dict[str, Any] = {
+        "db": db, "failed": False, "results": [], "problems": [], "workload_seconds": {},
+    }  # fmt: skip
     scale = args.scale
     info, reused = _load_dataset(scale, reuse, log)
     output["version"] = _db_version()
@@ -365,7 +367,9 @@ def child(args: argparse.Namespace) -> int:
             traceback.print_exc()
             results = [Result(workload=workload, case="run", db=db, status="error",
                               passed=False, note=f"{type(exc).__name__}: {exc}")]  # fmt: skip
-        log(f"{workload} done in {time.perf_counter() - t0:.1f} s")
+        took = time.perf_counter() - t0
+        output["workload_seconds"][workload] = round(took, 1)
+        log(f"{workload} done in {took:.1f} s")
         output["results"].extend(r.as_dict() for r in results)
     for workload, why in NOT_YET_BUILT.items():
         if not selected or workload in selected:

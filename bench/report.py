@@ -93,6 +93,7 @@ def _cells(r: dict[str, Any]) -> list[str]:
 
 KEPT = (
     "version", "dataset", "dataset_reused", "loaded_side_by_side", "problems", "skipped", "error",
+    "workload_seconds",
 )  # fmt: skip
 HEADERS = [
     "W", "case", "as", "db", "ours", "raw SQL", "ratio", "queries", "memory", "target", "result",
@@ -128,6 +129,10 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
             f"{db}: {info.get('version', '?')}; dataset {rows:,} rows loaded in "
             f"{secs.get('total', 0):.0f} s{reused}"
         )
+        if took := info.get("workload_seconds"):
+            lines.append(
+                f"{db}: time per workload " + ", ".join(f"{w} {s:.0f} s" for w, s in took.items())
+            )
     return lines
 
 
@@ -149,7 +154,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Latencies are p50/p95/p99 in ms; ratio = ours ÷ raw SQL at p50 (for rates: raw SQL rate"
         " ÷ our rate); queries = SQL statements per request (ours/raw SQL); memory = peak Python"
-        " allocation per request (W1, W2) or peak process RSS (W4, W7: the server; W8: ours).",
+        " allocation per request (W1, W2) or peak private RSS (W4, W7: the server; W8: ours).",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---|" * len(HEADERS),

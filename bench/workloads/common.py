@@ -201,7 +201,10 @@ def fresh_user(user_id: int) -> Any:
 
 
 class RssSampler:
-    """Peak resident memory of a process (ours or the server's), sampled every 20 ms."""
+    """Peak private resident memory of a process (ours or the server's), sampled every 20 ms.
+
+    Resident pages less the shared ones: a memory-mapped database file's pages are the OS page
+    cache, not memory the process holds (SQLite maps up to 2 GiB of its file)."""
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = pid or os.getpid()
@@ -212,7 +215,8 @@ class RssSampler:
     def _rss(self) -> int:
         try:
             with open(f"/proc/{self.pid}/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                fields = f.read().split()
+            return (int(fields[1]) - int(fields[2])) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             return 0
 

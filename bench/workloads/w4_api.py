@@ -262,7 +262,7 @@ def run(info: DatasetInfo, db: str, settings: Settings, workdir: Path) -> list[R
             ratio=base["per_s"] / load.rate if load.rate else None, queries=queries,
             peak_kb=mem.peak_mb * 1024, rows=load.count, target=target,
             note=("; ".join(load.error_samples) if load.errors else "")
-            + "ratio = raw SQL rate ÷ our rate; memory = the server's peak RSS",
+            + "ratio = raw SQL rate ÷ our rate; memory = the server's peak private RSS",
         )  # fmt: skip
         if target:
             result.passed = load.rate >= 500 and load.errors == 0

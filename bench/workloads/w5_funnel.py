@@ -2,8 +2,9 @@
 
 Funnel, ours: ``analytics.funnel(user, DashboardFilter(pipeline))`` as the dashboard calls it.
 Baseline: the GROUP BY by hand — deals now in each stage (count, amount in the base currency)
-and, from the stage history, how many deals reached each stage (a deal that got to a later
-open or won stage passed the earlier ones). Both return the same figures, checked per stage.
+and how many deals reached each stage (a deal that got to a later open or won stage passed
+the earlier ones), from the progress columns the services keep on each deal from its stage
+history. Both return the same figures, checked per stage.
 
 Kanban, ours: ``selectors.kanban`` (counts and sums per column and the first page of each
 column). Baseline: one GROUP BY for the headers and one ``LIMIT`` query per column."""
@@ -41,40 +42,35 @@ def _owner_filter(raw: RawSQL, user: Any, column: str) -> tuple[str, list[Any]]:
 
 
 def baseline_funnel(raw: RawSQL, user: Any, pipeline_id: int) -> list[tuple[int, int, int, int]]:
-    """(stage id, deals now there, amount in base currency rounded, deals that reached it)."""
+    """(stage id, deals now there, amount in base currency rounded, deals that reached it).
+
+    One GROUP BY over the deals by current stage, furthest open/won position reached and
+    lost stage entered (the columns the services keep from the stage history) and currency;
+    the amounts converted with the rates read once."""
     owner_sql, owner_args = _owner_filter(raw, user, "d.owner_id")
     stages = raw.fetch(
         "SELECT id, position, kind FROM sales_stage WHERE pipeline_id = %s ORDER BY position, id",
         [pipeline_id],
     )
-    now = {
-        r[0]: (r[1], r[2])
-        for r in raw.fetch(
-            "SELECT d.stage_id, COUNT(*), SUM(d.amount * c.rate) FROM sales_deal d"
-            " JOIN sales_currency c ON c.code = d.currency_id"
-            f" WHERE d.pipeline_id = %s{owner_sql} GROUP BY d.stage_id",
-            [pipeline_id, *owner_args],
-        )
-    }
-    # Furthest open/won position each deal reached, then how many deals reached each position.
-    furthest = dict(
-        raw.fetch(
-            "SELECT m, COUNT(*) FROM (SELECT h.deal_id, MAX(s.position) AS m"
-            " FROM sales_dealstagehistory h JOIN sales_stage s ON s.id = h.stage_id"
-            " JOIN sales_deal d ON d.id = h.deal_id"
-            f" WHERE d.pipeline_id = %s{owner_sql} AND s.kind <> 'lost' GROUP BY h.deal_id) x"
-            " GROUP BY m",
-            [pipeline_id, *owner_args],
-        )
-    )
-    lost = dict(
-        raw.fetch(
-            "SELECT h.stage_id, COUNT(DISTINCT h.deal_id) FROM sales_dealstagehistory h"
-            " JOIN sales_stage s ON s.id = h.stage_id JOIN sales_deal d ON d.id = h.deal_id"
-            f" WHERE d.pipeline_id = %s{owner_sql} AND s.kind = 'lost' GROUP BY h.stage_id",
-            [pipeline_id, *owner_args],
-        )
-    )
+    rates = {code: Decimal(str(rate)) for code, rate in raw.fetch(
+        "SELECT code, rate FROM sales_currency", []
+    )}  # fmt: skip
+    now: dict[int, list[Any]] = {}
+    furthest: dict[int, int] = {}
+    lost: dict[int, int] = {}
+    for stage_id, reached, lost_at, currency, n, amount in raw.fetch(
+        "SELECT d.stage_id, d.furthest_position, d.lost_at_stage_id, d.currency_id, COUNT(*),"
+        f" SUM(d.amount) FROM sales_deal d WHERE d.pipeline_id = %s{owner_sql}"
+        " GROUP BY d.stage_id, d.furthest_position, d.lost_at_stage_id, d.currency_id",
+        [pipeline_id, *owner_args],
+    ):
+        row = now.setdefault(stage_id, [0, Decimal(0)])
+        row[0] += n
+        row[1] += Decimal(str(amount or 0)) * rates[currency]
+        if reached is not None:
+            furthest[reached] = furthest.get(reached, 0) + n
+        if lost_at is not None:
+            lost[lost_at] = lost.get(lost_at, 0) + n
     rows = []
     for stage_id, position, kind in stages:
         count, amount = now.get(stage_id, (0, 0))
@@ -93,8 +89,8 @@ def baseline_kanban(raw: RawSQL, user: Any, pipeline_id: int) -> list[int]:
         "SELECT id FROM sales_stage WHERE pipeline_id = %s ORDER BY position, id", [pipeline_id]
     )
     raw.fetch(
-        "SELECT d.stage_id, COUNT(*), SUM(d.amount) FROM sales_deal d"
-        f" WHERE d.pipeline_id = %s{owner_sql} GROUP BY d.stage_id",
+        "SELECT d.stage_id, d.currency_id, COUNT(*), SUM(d.amount) FROM sales_deal d"
+        f" WHERE d.pipeline_id = %s{owner_sql} GROUP BY d.stage_id, d.currency_id",
         [pipeline_id, *owner_args],
     )
     ids: list[int] = []

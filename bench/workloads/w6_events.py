@@ -431,22 +431,24 @@ def run(info: DatasetInfo, db: str, settings: Settings) -> list[Result]:
         head = _head()
         try:
             # Warm up (imports, the URL resolver, the template engine), as a running worker is.
-            _burst(deals, 200)
-            _cleanup(head, sub.pk)
+            _timed("warm-up", lambda: _burst(deals, 200))
+            _timed("clean-up", lambda: _cleanup(head, sub.pk))
             rate, burst_lag, missing = _timed("burst", lambda: _burst(deals, n))
-            rows = WebhookDelivery.objects.filter(subscription_id=sub.pk).count()
-            runs = sum(r.runs.count() for r in rules)
+            rows, runs = _timed("count", lambda: (
+                WebhookDelivery.objects.filter(subscription_id=sub.pk).count(),
+                sum(r.runs.count() for r in rules),
+            ))  # fmt: skip
             send_rate, sent, received = _timed("send", lambda: _send(sub.pk, send_limit, url))
-            _cleanup(head, sub.pk)
+            _timed("clean-up", lambda: _cleanup(head, sub.pk))
             lag, steady, _e2e = _timed(
                 "steady", lambda: _steady(deals, steady_seconds, sub.pk, send=False)
             )
-            _cleanup(head, sub.pk)
+            _timed("clean-up", lambda: _cleanup(head, sub.pk))
             whole_lag, whole, e2e = _timed(
                 "pipeline", lambda: _steady(deals, steady_seconds, sub.pk, send=True)
             )
-            _cleanup(head, sub.pk)
-            base_rate = _baseline(n, sub.pk)
+            _timed("clean-up", lambda: _cleanup(head, sub.pk))
+            base_rate = _timed("baseline", lambda: _baseline(n, sub.pk))
         finally:
             _cleanup(head, sub.pk)
             Rule.objects.filter(pk__in=[r.pk for r in rules]).delete()

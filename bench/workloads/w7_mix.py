@@ -103,7 +103,7 @@ def run(info: DatasetInfo, db: str, settings: Settings, workdir: Path) -> list[R
                 workload="W7", case=f"{level} concurrent users", db=db, user="reps + admin",
                 metric="latency", ours=ours, rows=load.count, peak_kb=mem.peak_mb * 1024,
                 target=TARGET, passed=ok,
-                note="; ".join(load.error_samples) + " memory = the server's peak RSS",
+                note="; ".join(load.error_samples) + " memory = the server's peak private RSS",
             ))  # fmt: skip
             if not ok:
                 break

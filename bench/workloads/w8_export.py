@@ -30,22 +30,34 @@ TARGET = "≥ 100,000 rows/s"
 
 
 def _select(raw: RawSQL, owners: list[int] | None) -> tuple[str, list[Any]]:
+    where, args = "1=1", []
+    if owners is not None:
+        where, args = f"c.owner_id IN ({raw.marks(owners)})", list(owners)
     if raw.postgres:
-        agg_email = (
-            "(SELECT string_agg(e.email, ', ' ORDER BY e.id) FROM customers_contactemail e"
-            " WHERE e.contact_id = c.id)"
+        # Each child table aggregated per contact once and hash-joined: on PostgreSQL about
+        # twice as fast as a subquery per row (the best plan we found for the same rows).
+        mine = ""
+        if owners is not None:
+            mine = f" WHERE x.contact_id IN (SELECT id FROM customers_contact c WHERE {where})"
+            args = args * 4
+        children = (
+            " LEFT JOIN (SELECT x.contact_id, string_agg(x.email, ', ' ORDER BY x.id) AS s"
+            f" FROM customers_contactemail x{mine} GROUP BY x.contact_id) e"
+            " ON e.contact_id = c.id"
+            " LEFT JOIN (SELECT x.contact_id, string_agg(x.phone, ', ' ORDER BY x.id) AS s"
+            f" FROM customers_contactphone x{mine} GROUP BY x.contact_id) p"
+            " ON p.contact_id = c.id"
+            " LEFT JOIN (SELECT x.contact_id, string_agg(t.name, ', ' ORDER BY t.name) AS s"
+            " FROM customers_contact_tags x JOIN customers_tag t ON t.id = x.tag_id"
+            f"{mine} GROUP BY x.contact_id) t ON t.contact_id = c.id"
         )
-        agg_phone = (
-            "(SELECT string_agg(p.phone, ', ' ORDER BY p.id) FROM customers_contactphone p"
-            " WHERE p.contact_id = c.id)"
-        )
-        agg_tag = (
-            "(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM customers_contact_tags ct"
-            " JOIN customers_tag t ON t.id = ct.tag_id WHERE ct.contact_id = c.id)"
-        )
+        agg_email, agg_phone, agg_tag = "e.s", "p.s", "t.s"
         region, budget = "c.custom ->> 'region'", "c.custom ->> 'budget'"
         owner = "concat_ws(' ', u.first_name, u.last_name)"
     else:
+        # SQLite: a subquery per row, through the contact_id indexes (faster here than
+        # aggregating each child table whole).
+        children = ""
         agg_email = (
             "(SELECT group_concat(e.email, ', ') FROM customers_contactemail e"
             " WHERE e.contact_id = c.id)"
@@ -61,15 +73,12 @@ def _select(raw: RawSQL, owners: list[int] | None) -> tuple[str, list[Any]]:
         region = "json_extract(c.custom, '$.region')"
         budget = "json_extract(c.custom, '$.budget')"
         owner = "trim(u.first_name || ' ' || u.last_name)"
-    where, args = "1=1", []
-    if owners is not None:
-        where, args = f"c.owner_id IN ({raw.marks(owners)})", list(owners)
     sql = (
         f"SELECT c.id, c.last_name, c.first_name, c.middle_name, co.name, c.position,"
         f" {agg_email}, {agg_phone}, c.birthday, {owner}, c.source, {agg_tag},"
         f" c.email_consent, c.sms_consent, c.created_at, {region}, {budget}"
         " FROM customers_contact c LEFT JOIN customers_company co ON co.id = c.company_id"
-        f" LEFT JOIN accounts_user u ON u.id = c.owner_id WHERE {where}"
+        f" LEFT JOIN accounts_user u ON u.id = c.owner_id{children} WHERE {where}"
         " ORDER BY c.last_name, c.first_name, c.id"
     )
     return sql, args

@@ -96,6 +96,36 @@ def _joined(pairs: Iterable[tuple[int, str]]) -> dict[int, str]:
     return {contact_id: ", ".join(values) for contact_id, values in grouped.items()}
 
 
+def _children(ids: list[int]) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """{contact id: "a, b"} of these contacts' e-mails and phones (in id order) and tags (by
+    name, as ``sorted`` orders them): one query each."""
+    emails = _joined(
+        ContactEmail.objects.filter(contact_id__in=_of_contacts(ids))
+        .order_by("id")
+        .values_list("contact_id", "email")
+    )
+    phones = _joined(
+        ContactPhone.objects.filter(contact_id__in=_of_contacts(ids))
+        .order_by("id")
+        .values_list("contact_id", "phone")
+    )
+    tag_names: dict[int, list[str]] = defaultdict(list)
+    for contact_id, name in Contact.tags.through.objects.filter(
+        contact_id__in=_of_contacts(ids)
+    ).values_list("contact_id", "tag__name"):
+        tag_names[contact_id].append(name)
+    tags = {contact_id: ", ".join(sorted(names)) for contact_id, names in tag_names.items()}
+    return emails, phones, tags
+
+
+def _add_owners(owners: dict[int, str], ids: set[int | None]) -> None:
+    """Add the owners not yet in ``owners`` as the list shows one (``str(user)``: the full
+    name, else the username)."""
+    missing = {pk for pk in ids if pk is not None and pk not in owners}
+    if missing:
+        owners.update((u.pk, str(u)) for u in get_user_model().objects.filter(pk__in=missing))
+
+
 def _contact_export_values(
     user: Any, query: ListQuery, fields: list[CustomField]
 ) -> Iterator[list[Any]]:
@@ -110,31 +140,11 @@ def _contact_export_values(
         *[f"-{k.name}" if k.descending else k.name for k in query.sort]
     )
     owners: dict[int, str] = {}
-    through = Contact.tags.through
     for chunk in _chunks(qs.values_list(*columns).iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
-        ids = [row[0] for row in chunk]
-        emails = _joined(
-            ContactEmail.objects.filter(contact_id__in=_of_contacts(ids))
-            .order_by("id")
-            .values_list("contact_id", "email")
-        )
-        phones = _joined(
-            ContactPhone.objects.filter(contact_id__in=_of_contacts(ids))
-            .order_by("id")
-            .values_list("contact_id", "phone")
-        )
-        tag_names: dict[int, list[str]] = defaultdict(list)
-        for contact_id, name in through.objects.filter(
-            contact_id__in=_of_contacts(ids)
-        ).values_list("contact_id", "tag__name"):
-            tag_names[contact_id].append(name)
-        missing = {row[7] for row in chunk if row[7] is not None and row[7] not in owners}
-        if missing:
-            # str(user) as the list shows an owner (full name, else the username).
-            owners.update((u.pk, str(u)) for u in get_user_model().objects.filter(pk__in=missing))
+        emails, phones, tags = _children([row[0] for row in chunk])
+        _add_owners(owners, {row[7] for row in chunk})
         for row in chunk:
             contact_id = row[0]
-            tags = tag_names.get(contact_id)
             cells = [
                 contact_id,
                 row[1],
@@ -147,7 +157,7 @@ def _contact_export_values(
                 row[6],
                 owners.get(row[7], "") if row[7] is not None else "",
                 row[8],
-                ", ".join(sorted(tags)) if tags else "",
+                tags.get(contact_id, ""),
                 row[9],
                 row[10],
                 row[11],
@@ -195,11 +205,70 @@ class ContactExportRows:
         return _contact_export_values(self.user, self.query, self.fields)
 
     def csv_lines(self, yes: str, no: str, zone: Any) -> Iterator[bytes] | None:
-        """The CSV lines (``\\r\\n``-terminated) of every row as ``write_csv`` would write
-        them, or None when only the row-by-row path can promise the same bytes."""
+        """The CSV lines (``\\r\\n``-terminated, one or several whole lines per piece) of every
+        row as ``write_csv`` would write them, or None when only the row-by-row path can
+        promise the same bytes."""
+        if connection.vendor == "sqlite":
+            return _sqlite_csv_lines(self.user, self.query, self.fields, yes=yes, no=no, zone=zone)
         from voronka.customers.export_copy import contact_copy_lines
 
         return contact_copy_lines(self.user, self.query, self.fields, yes=yes, no=no, zone=zone)
+
+
+def _sqlite_csv_lines(
+    user: Any, query: ListQuery, fields: list[CustomField], *, yes: str, no: str, zone: Any
+) -> Iterator[bytes]:
+    """The export's CSV on SQLite: the rows of ``_contact_export_values`` read with the
+    driver's own cursor and written a chunk at a time.
+
+    Through the ORM each value passes Django's converters (a naive time made aware, JSON
+    decoded, …) and then each cell ``write_csv``'s writer, which was two thirds of an export's
+    time (W8). Here the driver's values (SQLite's adapters already give dates, UTC times and
+    booleans) become the cells directly, with the same rules: formula-like text quoted, the
+    time in the user's zone, custom values through ``custom_text``.
+    tests/customers/test_export_paths.py compares the bytes with the row-by-row path's."""
+    columns = CONTACT_EXPORT_COLUMNS + (("custom",) if fields else ())
+    qs = (
+        filtered_queryset(CONTACT_SPEC, user, query)
+        .order_by(*[f"-{k.name}" if k.descending else k.name for k in query.sort])
+        .values_list(*columns)
+    )
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    cell = _csv_cell_writer()
+    owners: dict[int, str] = {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    utc = dt.UTC
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(EXPORT_CHUNK):
+            emails, phones, tags = _children([row[0] for row in chunk])
+            _add_owners(owners, {row[7] for row in chunk})
+            out = []
+            for row in chunk:
+                contact_id = row[0]
+                texts = (
+                    row[1], row[2], row[3], row[4] or "", row[5], emails.get(contact_id, ""),
+                    phones.get(contact_id, ""), row[6].isoformat() if row[6] else "",
+                    owners.get(row[7], "") if row[7] is not None else "", row[8],
+                    tags.get(contact_id, ""),
+                )  # fmt: skip
+                cells: list[Any] = [contact_id]
+                cells += ["'" + t if t.startswith(FORMULA_STARTS) else t for t in texts]
+                created = row[11].replace(tzinfo=utc).astimezone(zone)
+                cells += [
+                    yes if row[9] else no,
+                    yes if row[10] else no,
+                    created.replace(tzinfo=None).isoformat(sep=" "),
+                ]
+                if fields:
+                    custom = json.loads(row[12]) if row[12] else {}
+                    cells += [cell(custom_text(cf, custom.get(cf.key))) for cf in fields]
+                out.append(cells)
+            writer.writerows(out)
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
 
 
 def company_table(user: Any, query: ListQuery) -> tuple[list[str], Iterator[list[Any]]]:

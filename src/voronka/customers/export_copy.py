@@ -218,12 +218,15 @@ def contact_copy_lines(
         return None  # not the top-level FROM the joins go after: keep to the safe path
     # Children are aggregated per contact and hash-joined (one pass over each table, about
     # twice as fast as a subquery per row); a filtered export aggregates only its own rows.
+    # NOT MATERIALIZED: each use of the filter is planned with the filter's own row estimate;
+    # a materialized CTE is estimated at 200 rows, and the index loops chosen for that made a
+    # rep's export of 200,000 contacts 1.6× slower.
     ids = filtered_queryset(CONTACT_SPEC, user, query).order_by().values("id")
     with_ids, restrict, ids_params = "", "", []
     if ids.query.where:
         ids_sql, ids_params = ids.query.get_compiler(using=ids.db).as_sql()
         with_ids, restrict = (
-            f"WITH vk_f AS ({ids_sql}) ",
+            f"WITH vk_f AS NOT MATERIALIZED ({ids_sql}) ",
             " WHERE x.contact_id IN (SELECT id FROM vk_f)",
         )
     joins = (

@@ -269,6 +269,15 @@ class Deal(models.Model):
     )
     lost_comment = models.CharField(_("lost comment"), max_length=500, blank=True)
     stage_entered_at = models.DateTimeField(null=True, blank=True)
+    # Where the deal got to, kept from its stage history by the services so that the funnel
+    # is one GROUP BY over the deals (see sales/progress.py): the furthest position among the
+    # open and won stages of its pipeline it entered, and the last lost stage it entered (kept
+    # when it is reopened).
+    furthest_position = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    lost_at_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
+        db_index=False,  # read through deal_progress_idx; a stage is rarely deleted
+    )  # fmt: skip
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -280,7 +289,21 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_col_idx"),
             models.Index(fields=["owner", "stage", "-updated_at"], name="deal_owner_stage_idx"),
-            models.Index(fields=["pipeline", "stage", "owner", "amount"], name="deal_funnel_idx"),
+            # Covers the funnel and the kanban's column totals (no table reads), for everyone
+            # (a pipeline's range) and for a team (a range per owner).
+            models.Index(
+                fields=[
+                    "pipeline",
+                    "owner",
+                    "stage",
+                    "furthest_position",
+                    "lost_at_stage",
+                    "currency",
+                    "amount",
+                    "created_at",
+                ],
+                name="deal_progress_idx",
+            ),
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
         ]
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from voronka.core.errors import Collector, Forbidden, ServiceValidationError
 from voronka.core.models import Channel
 from voronka.customers.selectors import companies_visible_to, contacts_visible_to
 from voronka.customers.services import tags_get_or_create
+from voronka.sales import progress
 from voronka.sales.models import (
     Currency,
     Deal,
@@ -148,8 +149,15 @@ def stage_update(*, actor: Any, stage: Stage, changes: Mapping[str, Any]) -> Sta
         for key in _STAGE_KEYS:
             setattr(stage, key, values[key])
         stage.save()
+        if before.get("kind", stage.kind) != stage.kind and _visited(stage):
+            # Deals that passed through it now count it as lost, or no longer do.
+            progress.refresh(Deal.objects.filter(pipeline_id=stage.pipeline_id), DealStageHistory)
         audit.record(stage, action="update", changes=audit.diff(before, values), actor=actor)
     return stage
+
+
+def _visited(stage: Stage) -> bool:
+    return DealStageHistory.objects.filter(stage=stage).exists()
 
 
 def stage_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> None:
@@ -158,15 +166,40 @@ def stage_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> No
     if set(stage_ids) != current or len(stage_ids) != len(current):
         raise ServiceValidationError.single("stage_ids", _("give every stage of the pipeline once"))
     with transaction.atomic():
+        old = dict(pipeline.stages.exclude(kind=StageKind.LOST).values_list("id", "position"))
         for i, stage_id in enumerate(stage_ids):
             Stage.objects.filter(pk=stage_id).update(position=i)
+        _renumber_progress(pipeline, old, {pk: i for i, pk in enumerate(stage_ids) if pk in old})
+
+
+def _renumber_progress(pipeline: Pipeline, old: dict[int, int], new: dict[int, int]) -> None:
+    """Keep the deals' furthest positions right after the open and won stages got positions
+    ``new`` (they had ``old``). In the same order (a stage added before the closing ones
+    shifts them) the positions are renumbered in one pass; in another order the furthest
+    stage reached may be another one, so it is recomputed from the history."""
+    if old == new:
+        return
+    if sorted(old, key=old.__getitem__) != sorted(new, key=new.__getitem__):
+        progress.refresh(Deal.objects.filter(pipeline=pipeline), DealStageHistory)
+        return
+    renumbered = {old[pk]: new[pk] for pk in old if old[pk] != new[pk]}
+    Deal.objects.filter(pipeline=pipeline, furthest_position__in=list(renumbered)).update(
+        furthest_position=Case(
+            *[When(furthest_position=a, then=Value(b)) for a, b in renumbered.items()],
+            default=F("furthest_position"),
+        )
+    )
 
 
 def stage_delete(*, actor: Any, stage: Stage) -> None:
     require_admin(actor)
     if stage.deals.exists():
         raise ServiceValidationError.single("stage", _("move the deals out of this stage first"))
-    stage.delete()
+    visited = _visited(stage)
+    with transaction.atomic():
+        stage.delete()  # its visits go with it
+        if visited:
+            progress.refresh(Deal.objects.filter(pipeline_id=stage.pipeline_id), DealStageHistory)
 
 
 # --- deals -------------------------------------------------------------------------------------
@@ -424,6 +457,7 @@ def deal_create(*, actor: Any, data: Mapping[str, Any], channel: str = Channel.U
         deal = Deal(**scalar, stage_entered_at=now)
         stage: Stage = stage_ref or deal.stage
         _apply_closing(deal, stage, now, errors)
+        progress.entered(deal, stage)
         deal.save()
         if values.get("contact_ids"):
             deal.contacts.set(values["contact_ids"])
@@ -467,9 +501,12 @@ def deal_update(
                 setattr(deal, name, value)
         new_stage: Stage = stage_ref or old_stage
         moved = new_stage.pk != old_stage.pk
+        other_pipeline = new_stage.pipeline_id != old_stage.pipeline_id
         if moved:
             deal.stage_entered_at = now
             _apply_closing(deal, new_stage, now, errors)
+            if not other_pipeline:
+                progress.entered(deal, new_stage)
         deal.save()
         if "contact_ids" in values:
             deal.contacts.set(values["contact_ids"] or [])
@@ -483,6 +520,9 @@ def deal_update(
         _refuse(errors)
         if moved:
             _enter_stage(deal, new_stage, actor=actor, now=now)
+            if other_pipeline:  # its earlier visits to the new pipeline, if any, count again
+                progress.refresh(Deal.objects.filter(pk=deal.pk), DealStageHistory)
+                deal.refresh_from_db(fields=["furthest_position", "lost_at_stage"])
         changed = audit.diff(before, deal_snapshot(deal))
         if changed:
             audit.record(deal, action="update", changes=changed, actor=actor, channel=channel)
