@@ -79,6 +79,7 @@ def run(
     from bench import report as report_mod
 
     started = time.time()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     children: dict[str, dict[str, Any]] = {}
     failed = False
     urls: dict[str, str] = {}
@@ -125,6 +126,7 @@ def run(
     report = report_mod.build(
         scale=scale, children=children, only=only, smoke=smoke, seconds=time.time() - started
     )
+    report["machine"]["load_average_at_start"] = load_at_start
     paths = report_mod.write(report, out)
     echo(report_mod.terminal(report))
     for path in paths:

@@ -106,14 +106,15 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
         f"Voronka bench — {report['scale']:,} contacts ({report['scale_label']}), "
         f"{report['date']}{' (smoke)' if report['smoke'] else ''}",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, Python {m['python']}, "
-        f"load average at the end {m.get('load_average')}",
+        f"load average at the start {m.get('load_average_at_start')} and at the end"
+        f" {m.get('load_average')} (the bench's own server and clients count at the end)",
         f"Whole run, datasets included: {int(report['seconds'] // 60)} min "
         f"{report['seconds'] % 60:.0f} s",
     ]
-    if m.get("load_average") and m["load_average"][1] > (m["cores"] or 1):
+    if (m.get("load_average_at_start") or [0])[0] > (m["cores"] or 1):
         lines.append(
-            "WARNING: the machine was busy with other work (load average above the core count):"
-            " latencies are inflated; compare ratios, not absolute numbers"
+            "WARNING: the machine was busy with other work when the run started (load average"
+            " above the core count): latencies are inflated; compare ratios, not absolute numbers"
         )
     for db, info in report["databases"].items():
         if "skipped" in info or "error" in info:

@@ -105,7 +105,7 @@ def stage_totals(
 def totals_by_stage(deals: QuerySet[Deal]) -> dict[int, StageTotal]:
     """Count and base-currency sum of ``deals`` per current stage, in one GROUP BY."""
     out: dict[int, StageTotal] = {}
-    for stage_id, n, amount in _stage_sums(deals, ()):
+    for stage_id, _furthest, _lost_at, n, amount in _progress_sums(deals):
         total = out.get(stage_id, StageTotal())
         out[stage_id] = StageTotal(total.count + n, total.amount + amount)
     return _in_cents(out)
@@ -115,21 +115,32 @@ def _in_cents(totals: dict[int, StageTotal]) -> dict[int, StageTotal]:
     return {k: StageTotal(t.count, t.amount.quantize(ZERO)) for k, t in totals.items()}
 
 
-def _stage_sums(deals: QuerySet[Deal], extra: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
-    """(stage id, *extra columns, count, amount in the base currency) per group of ``deals``.
+# deal_progress_idx's columns after the pipeline, in its order.
+PROGRESS_GROUPS = ("owner_id", "stage_id", "furthest_position", "lost_at_stage_id", "currency_id")
 
-    Grouped by currency too and converted here with the rates read once, rather than joining
-    each deal to its currency: the GROUP BY then reads only deal_progress_idx (no table, no
-    join), 3–10× faster over a million deals on SQLite."""
+
+def _progress_sums(deals: QuerySet[Deal]) -> Iterable[tuple[Any, ...]]:
+    """(stage id, furthest position, lost stage id, count, amount in the base currency) per
+    group of ``deals``, the owners' groups added up.
+
+    The GROUP BY follows deal_progress_idx column by column, so the database streams the index
+    with no sort (grouping by stage alone made SQLite sort 800,000 rows: 1 s) and no table
+    read; currencies are converted here with the rates read once rather than by joining each
+    deal to its currency. COUNT(*), not COUNT(id): the id is not in the index on PostgreSQL,
+    and reading it made a rep's funnel 4× slower."""
     rates = dict(Currency.objects.values_list("code", "rate"))
     rows = (
-        deals.values("stage_id", *extra, "currency_id")
-        .annotate(n=Count("id"), total=Sum("amount"))
+        deals.values(*PROGRESS_GROUPS)
+        .annotate(n=Count("*"), total=Sum("amount"))
         .order_by()
-        .values_list("stage_id", *extra, "currency_id", "n", "total")
+        .values_list(*PROGRESS_GROUPS, "n", "total")
     )
-    for *keys, currency, n, total in rows:
-        yield (*keys, n, (total or ZERO) * rates.get(currency, Decimal(1)))
+    sums: dict[tuple[Any, Any, Any], list[Any]] = {}
+    for _owner, stage_id, furthest, lost_at, currency, n, total in rows:
+        group = sums.setdefault((stage_id, furthest, lost_at), [0, ZERO])
+        group[0] += n
+        group[1] += (total or ZERO) * rates.get(currency, Decimal(1))
+    return [(*key, n, amount) for key, (n, amount) in sums.items()]
 
 
 def _in_period(qs: QuerySet[Any], name: str, flt: DashboardFilter) -> QuerySet[Any]:
@@ -162,9 +173,7 @@ def funnel(user: Any, flt: DashboardFilter) -> list[FunnelRow]:
     current: dict[int, StageTotal] = {}
     by_furthest: dict[int, int] = {}
     lost_reached: dict[int, int] = {}
-    for stage_id, furthest, lost_at, n, amount in _stage_sums(
-        deals, ("furthest_position", "lost_at_stage_id")
-    ):
+    for stage_id, furthest, lost_at, n, amount in _progress_sums(deals):
         total = current.get(stage_id, StageTotal())
         current[stage_id] = StageTotal(total.count + n, total.amount + amount)
         if furthest is not None:
