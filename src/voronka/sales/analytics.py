@@ -104,22 +104,24 @@ def stage_totals(
 
 def totals_by_stage(deals: QuerySet[Deal]) -> dict[int, StageTotal]:
     """Count and base-currency sum of ``deals`` per current stage, in one GROUP BY."""
-    out: dict[int, StageTotal] = {}
-    for stage_id, _furthest, _lost_at, n, amount in _progress_sums(deals):
-        total = out.get(stage_id, StageTotal())
-        out[stage_id] = StageTotal(total.count + n, total.amount + amount)
-    return _in_cents(out)
+    return _per_stage(_progress_sums(deals))
 
 
-def _in_cents(totals: dict[int, StageTotal]) -> dict[int, StageTotal]:
-    return {k: StageTotal(t.count, t.amount.quantize(ZERO)) for k, t in totals.items()}
+def _per_stage(sums: list[tuple[Any, ...]]) -> dict[int, StageTotal]:
+    """``_progress_sums`` added up per stage, the amounts rounded to cents."""
+    counts: dict[int, int] = {}
+    amounts: dict[int, Decimal] = {}
+    for stage_id, _furthest, _lost_at, n, amount in sums:
+        counts[stage_id] = counts.get(stage_id, 0) + n
+        amounts[stage_id] = amounts.get(stage_id, ZERO) + amount
+    return {k: StageTotal(counts[k], amounts[k].quantize(ZERO)) for k in counts}
 
 
 # deal_progress_idx's columns after the pipeline, in its order.
 PROGRESS_GROUPS = ("owner_id", "stage_id", "furthest_position", "lost_at_stage_id", "currency_id")
 
 
-def _progress_sums(deals: QuerySet[Deal]) -> Iterable[tuple[Any, ...]]:
+def _progress_sums(deals: QuerySet[Deal]) -> list[tuple[Any, ...]]:
     """(stage id, furthest position, lost stage id, count, amount in the base currency) per
     group of ``deals``, the owners' groups added up.
 
@@ -170,17 +172,15 @@ def funnel(user: Any, flt: DashboardFilter) -> list[FunnelRow]:
     flt = replace(flt, pipeline=pipeline)
     stages = list(pipeline.stages.order_by("position", "id"))
     deals = _in_period(scoped_deals(user, flt), "created_at", flt)
-    current: dict[int, StageTotal] = {}
+    sums = _progress_sums(deals)
+    current = _per_stage(sums)
     by_furthest: dict[int, int] = {}
     lost_reached: dict[int, int] = {}
-    for stage_id, furthest, lost_at, n, amount in _progress_sums(deals):
-        total = current.get(stage_id, StageTotal())
-        current[stage_id] = StageTotal(total.count + n, total.amount + amount)
+    for _stage_id, furthest, lost_at, n, _amount in sums:
         if furthest is not None:
             by_furthest[furthest] = by_furthest.get(furthest, 0) + n
         if lost_at is not None:
             lost_reached[lost_at] = lost_reached.get(lost_at, 0) + n
-    current = _in_cents(current)
     result = []
     previous: int | None = None
     for stage in stages:
