@@ -23,7 +23,9 @@ from typing import Any
 
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
-LOST = "lost"
+from voronka.sales.models import StageKind
+
+LOST = StageKind.LOST
 
 
 def entered(deal: Any, stage: Any) -> None:

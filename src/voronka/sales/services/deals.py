@@ -149,7 +149,7 @@ def stage_update(*, actor: Any, stage: Stage, changes: Mapping[str, Any]) -> Sta
         for key in _STAGE_KEYS:
             setattr(stage, key, values[key])
         stage.save()
-        if before.get("kind", stage.kind) != stage.kind and _visited(stage):
+        if before["kind"] != stage.kind and _visited(stage):
             # Deals that passed through it now count it as lost, or no longer do.
             progress.refresh(Deal.objects.filter(pipeline_id=stage.pipeline_id), DealStageHistory)
         audit.record(stage, action="update", changes=audit.diff(before, values), actor=actor)
