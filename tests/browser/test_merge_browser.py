@@ -74,7 +74,9 @@ def test_choosing_the_other_record_to_keep_updates_the_defaults(
     sign_in(page, base, "alice", password)
     page.goto(f"{base}/customers/contacts/merge/?ids={keep.pk}&ids={dup.pk}")
     expect(page.get_by_role("radio", name="Орлов", exact=True)).to_be_checked()
-    page.get_by_role("radio", name="Keep this one instead").check()
+    # By id, not by label: after htmx redraws the form, "Keep this one instead" labels the
+    # *other* radio, and a check() retried on the redrawn form would pick the first record again.
+    page.locator(f"#keep-{dup.pk}").check()
     # htmx redraws the form: the new survivor's own values are now the defaults.
     expect(page.get_by_role("radio", name="Орлова", exact=True)).to_be_checked()
     expect(page.get_by_role("button", name=re.compile("Merge into"))).to_contain_text("Орлова")
