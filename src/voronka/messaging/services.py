@@ -361,6 +361,25 @@ def send_email(
     )  # fmt: skip
 
 
+def send_staff_email(
+    *, to_address: str, subject: str, body: str, idempotency_key: str
+) -> OutgoingMessage:
+    """Queue a plain e-mail to an employee (a reminder's copy): no template rendering, since
+    the text is already written and may hold braces, and no contact or consent. It waits and
+    is retried like any message, and administrators see it on the messages page."""
+    if first := _existing(idempotency_key):
+        return first
+    try:
+        address = normalize_email(to_address)
+    except ValueError:
+        address = ""  # kept as "suppressed: no address", so the reason is visible
+    return _queue(
+        actor=None, channel=MessageChannel.EMAIL, contact=None, to=address,
+        subject=subject or _("(no subject)"), body=body, is_html=False, template=None,
+        marketing=False, related=None, idempotency_key=idempotency_key,
+    )  # fmt: skip
+
+
 def send_sms(
     *, actor: Any, to_contact: Contact | None = None, to_phone: str = "", text: str = "",
     template: MessageTemplate | str | None = None, context: Mapping[str, Any] | None = None,

@@ -2,18 +2,19 @@
 
 Reminder state is durable in the activity row (``remind_at``, ``reminded_at``): the worker's
 periodic :func:`reminders_deliver_due` delivers whatever is due, including what fell due while
-no worker ran, and marks it in the same transaction, so each reminder goes out once."""
+no worker ran, and marks it in the same transaction, so each reminder goes out once. The
+e-mail copy is not sent from here: the ``activity.due`` event, written in the same transaction,
+is what messaging turns into a queued e-mail with retries, so an SMTP outage loses nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -211,8 +212,9 @@ def activity_delete(*, actor: Any, activity: Activity, channel: str = Channel.UI
 
 
 def reminders_deliver_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Deliver every due, undelivered reminder once: an in-app notification, an e-mail, and
-    the ``activity.due`` event. Safe to run from several workers at once."""
+    """Deliver every due, undelivered reminder once: an in-app notification and the
+    ``activity.due`` event (which messaging turns into the e-mail). Safe to run from several
+    workers at once."""
     now = now or timezone.now()
     delivered = 0
     with transaction.atomic():
@@ -238,21 +240,18 @@ def reminders_deliver_due(*, now: dt.datetime | None = None, limit: int = 500) -
                     else ""
                 )
                 body = _("Due %(when)s") % {"when": when} if when else ""
-            Notification.objects.get_or_create(
+            url = reverse("sales:activity", args=[activity.pk])
+            note, _created = Notification.objects.get_or_create(
                 dedupe_key=f"reminder:{activity.pk}:{activity.remind_at:%Y%m%d%H%M%S}",
-                defaults={
-                    "user": user,
-                    "title": title,
-                    "body": body,
-                    "url": f"/sales/activities/{activity.pk}/",
-                },
+                defaults={"user": user, "title": title, "body": body, "url": url},
             )
-            events.publish("activity.due", entity=ACTIVITY_ENTITY, entity_id=activity.pk,
-                           payload={"owner_id": user.pk, "subject": activity.subject}, channel=Channel.SYSTEM)  # fmt: skip
-            if user.email:
-                transaction.on_commit(
-                    partial(send_mail, title, body, None, [user.email], fail_silently=True)
-                )
+            events.publish(
+                "activity.due", entity=ACTIVITY_ENTITY, entity_id=activity.pk,
+                payload={"owner_id": user.pk, "subject": activity.subject, "kind": activity.kind,
+                         "due_at": activity.due_at.isoformat() if activity.due_at else None,
+                         "url": url, "notification_id": note.pk},
+                channel=Channel.SYSTEM,
+            )  # fmt: skip
             delivered += 1
     return delivered
 
