@@ -15,10 +15,12 @@ services as it moves:
 A move within the pipeline updates them in memory before the deal is saved (no extra
 query). Whatever can change them for many deals at once (stages reordered, a stage's kind
 changed, a stage deleted, a deal moved to another pipeline) recomputes them from the history
-with :func:`refresh`."""
+with :func:`refresh`, for the deals whose history holds the stages concerned
+(:func:`visitors`): the others' progress cannot change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Max, OuterRef, QuerySet, Subquery
@@ -36,13 +38,24 @@ def entered(deal: Any, stage: Any) -> None:
         deal.furthest_position = stage.position
 
 
-def refresh(deals: QuerySet[Any], history_model: Any) -> int:
+def visitors(deals: QuerySet[Any], history_model: Any, stage_ids: Iterable[int]) -> QuerySet[Any]:
+    """Those of ``deals`` that ever entered one of ``stage_ids``."""
+    visits = history_model.objects.filter(stage_id__in=list(stage_ids)).values("deal_id")
+    return deals.filter(pk__in=visits)
+
+
+def refresh(
+    deals: QuerySet[Any], history_model: Any, *, without_stage_id: int | None = None
+) -> int:
     """Recompute the progress of ``deals`` from their stage history in their current
     pipeline, in one UPDATE; the number of deals. ``history_model`` is DealStageHistory (or a
-    migration's historical copy of it)."""
+    migration's historical copy of it). ``without_stage_id`` leaves out the visits of a stage
+    about to be deleted, so the deals that visited it can be chosen before it goes."""
     visits = history_model.objects.filter(
         deal_id=OuterRef("pk"), stage__pipeline_id=OuterRef("pipeline_id")
     ).order_by()
+    if without_stage_id is not None:
+        visits = visits.exclude(stage_id=without_stage_id)
     furthest = (
         visits.exclude(stage__kind=LOST)
         .values("deal_id")

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Max, Value, When
+from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -149,15 +149,18 @@ def stage_update(*, actor: Any, stage: Stage, changes: Mapping[str, Any]) -> Sta
         for key in _STAGE_KEYS:
             setattr(stage, key, values[key])
         stage.save()
-        if before["kind"] != stage.kind and _visited(stage):
+        if before["kind"] != stage.kind:
             # Deals that passed through it now count it as lost, or no longer do.
-            progress.refresh(Deal.objects.filter(pipeline_id=stage.pipeline_id), DealStageHistory)
+            progress.refresh(_visitors(stage.pipeline_id, [stage.pk]), DealStageHistory)
         audit.record(stage, action="update", changes=audit.diff(before, values), actor=actor)
     return stage
 
 
-def _visited(stage: Stage) -> bool:
-    return DealStageHistory.objects.filter(stage=stage).exists()
+def _visitors(pipeline_id: int, stage_ids: list[int]) -> QuerySet[Deal]:
+    """The pipeline's deals whose kept progress may depend on ``stage_ids``."""
+    return progress.visitors(
+        Deal.objects.filter(pipeline_id=pipeline_id), DealStageHistory, stage_ids
+    )
 
 
 def stage_reorder(*, actor: Any, pipeline: Pipeline, stage_ids: list[int]) -> None:
@@ -180,7 +183,10 @@ def _renumber_progress(pipeline: Pipeline, old: dict[int, int], new: dict[int, i
     if old == new:
         return
     if sorted(old, key=old.__getitem__) != sorted(new, key=new.__getitem__):
-        progress.refresh(Deal.objects.filter(pipeline=pipeline), DealStageHistory)
+        # Only a deal that entered a stage whose position changed can have another furthest
+        # stage; moving a late stage touches few deals, swapping the first two nearly all.
+        moved = [pk for pk in old if old[pk] != new[pk]]
+        progress.refresh(_visitors(pipeline.pk, moved), DealStageHistory)
         return
     renumbered = {old[pk]: new[pk] for pk in old if old[pk] != new[pk]}
     Deal.objects.filter(pipeline=pipeline, furthest_position__in=list(renumbered)).update(
@@ -195,11 +201,12 @@ def stage_delete(*, actor: Any, stage: Stage) -> None:
     require_admin(actor)
     if stage.deals.exists():
         raise ServiceValidationError.single("stage", _("move the deals out of this stage first"))
-    visited = _visited(stage)
     with transaction.atomic():
-        stage.delete()  # its visits go with it
-        if visited:
-            progress.refresh(Deal.objects.filter(pipeline_id=stage.pipeline_id), DealStageHistory)
+        # Counted as if the stage were gone already: its visits go with it.
+        progress.refresh(
+            _visitors(stage.pipeline_id, [stage.pk]), DealStageHistory, without_stage_id=stage.pk
+        )
+        stage.delete()
 
 
 # --- deals -------------------------------------------------------------------------------------
