@@ -64,6 +64,22 @@ def test_a_reps_dashboard_counts_only_visible_deals(alice: Any, charlie: Any) ->
     assert sum(r.amount for r in mine.funnel) == Decimal("1.00")
 
 
+def test_a_team_scope_funnel_and_kanban_totals_count_the_whole_team(
+    alice: Any, bob: Any, charlie: Any, set_scope: Any
+) -> None:
+    from voronka.sales.analytics import stage_totals
+
+    set_scope("sales_rep", "team")
+    alice.refresh_from_db()
+    for actor, title, amount in ((alice, "A", 10), (bob, "B", 20), (charlie, "C", 999)):
+        deal_create(actor=actor, data={"title": title, "amount": amount})
+    team = dashboard(alice, DashboardFilter())
+    assert sum(r.count for r in team.funnel) == 2
+    assert sum(r.amount for r in team.funnel) == Decimal("30.00")
+    totals = stage_totals(alice, Pipeline.objects.get(is_default=True))
+    assert [(t.count, t.amount) for t in totals.values()] == [(2, Decimal("30.00"))]
+
+
 def test_funnel_runs_the_same_queries_for_three_stages_and_for_twelve(
     alice: Any, admin: Any
 ) -> None:

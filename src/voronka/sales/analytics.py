@@ -75,7 +75,7 @@ def base_amount() -> ExpressionWrapper:
 
 
 def scoped_deals(user: Any, flt: DashboardFilter) -> QuerySet[Deal]:
-    qs = Deal.objects.visible_to(user)
+    qs = Deal.objects.visible_to(user, totals=True)
     if flt.pipeline is not None:
         qs = qs.filter(pipeline=flt.pipeline)
     if flt.team_id:
@@ -96,7 +96,7 @@ def stage_totals(
 ) -> dict[int, StageTotal]:
     """The kanban's column headers: count and base-currency sum of the visible deals per stage,
     under the board's filters, in one GROUP BY (deals in other currencies add up correctly)."""
-    qs = Deal.objects.visible_to(user).filter(pipeline=pipeline)
+    qs = Deal.objects.visible_to(user, totals=True).filter(pipeline=pipeline)
     for cond in conditions:
         qs = qs.filter(cond)
     return totals_by_stage(qs)
