@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import new_page
+
 
 @pytest.fixture
-def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A desktop-sized page in /usr/bin/chromium (never a downloaded browser)."""
+def browser(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """/usr/bin/chromium (never a downloaded browser); a test may open several pages in it."""
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -19,8 +21,11 @@ def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             executable_path=chromium_path,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    """A desktop-sized page."""
+    return new_page(browser)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import shot
+
 pytestmark = [
     pytest.mark.browser,
     # live_server needs committed data; serialized_rollback restores the built-in roles after.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
 
 
 @pytest.fixture
@@ -37,8 +37,7 @@ def other_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"browser-{name}.png"), full_page=True)
+    shot(page, f"{name}")
 
 
 def test_an_embedded_form_on_another_site_makes_a_lead_with_utm(

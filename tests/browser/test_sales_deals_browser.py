@@ -6,26 +6,23 @@ Runs Chromium through Playwright against pytest-django's live server."""
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import shot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
     # live_server needs committed data; serialized_rollback restores roles and the pipeline.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
 
 
 def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"browser-deals-{name}.png"), full_page=True)
+    shot(page, f"deals-{name}")
 
 
 def test_lead_to_deal_next_stage_and_line_item(

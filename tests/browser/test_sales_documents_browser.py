@@ -5,52 +5,21 @@ Runs Chromium through Playwright against pytest-django's live server."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.browser.helpers import new_page, shot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
     # live_server needs committed data; serialized_rollback restores the built-in roles after.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
-
-
-@pytest.fixture
-def browser(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def _page(browser: Any, width: int = 1280) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 800}, locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
 
 
 def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"browser-docs-{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, base: str, login: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username or e-mail").fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    shot(page, f"docs-{name}")
 
 
 def test_quote_from_a_deal_accepted_through_the_public_link(
@@ -67,7 +36,7 @@ def test_quote_from_a_deal_accepted_through_the_public_link(
         {"name": "Насос ЦНС-38", "quantity": 2, "unit": "шт", "unit_price": "1000", "vat_rate": 20},
     ]})  # fmt: skip
     base = live_server.url
-    manager = _page(browser)
+    manager = new_page(browser, locale="en-US")
     sign_in(manager, base, "alice", password)
 
     # The deal's documents: create a quote from its lines.
@@ -88,7 +57,7 @@ def test_quote_from_a_deal_accepted_through_the_public_link(
     _shot(manager, "document")
 
     # The customer: a fresh browser context, no session, a phone-sized screen.
-    customer = _page(browser, width=390)
+    customer = new_page(browser, width=390, locale="en-US")
     customer.goto(link)
     expect(customer.get_by_role("heading", level=1)).to_contain_text(quote.number)
     customer.get_by_role("button", name="Accept").click()

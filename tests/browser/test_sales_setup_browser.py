@@ -6,11 +6,11 @@ Runs Chromium through Playwright against pytest-django's live server."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.browser.helpers import shot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -18,37 +18,10 @@ pytestmark = [
     # the default pipeline after.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
-
-
-@pytest.fixture
-def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
 
 
 def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"browser-setup-{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, base: str, login: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username or e-mail").fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    shot(page, f"setup-{name}")
 
 
 def stage_names(page: Any) -> list[str]:

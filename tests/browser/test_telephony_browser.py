@@ -10,26 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import urllib.request
 from typing import Any
 
 import pytest
 
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import shot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
     # live_server needs committed data; serialized_rollback restores the built-in roles after.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
 SECRET = "vkp_browser-test-secret"
 
 
 def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"telephony-{name}.png"))
+    shot(page, f"telephony-{name}", full_page=False)
 
 
 def _post(url: str, data: dict[str, Any]) -> int:
