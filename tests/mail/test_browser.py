@@ -7,13 +7,12 @@ SMTP server of tests/mail/conftest.py."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import page  # noqa: F401 (the shared Chromium page fixture)
-from tests.browser.helpers import sign_in
+from tests.browser.conftest import browser, page  # noqa: F401 (the shared Chromium fixtures)
+from tests.browser.helpers import shot, sign_in
 from tests.mail.conftest import PASSWORD, SMTP_PASSWORD, SMTP_USER, Dovecot, Smtp
 from tests.mail.test_receive import customer_mail
 
@@ -21,12 +20,10 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SHOTS = os.environ.get("VORONKA_SHOTS_DIR", "")
 
 
 def _shot(page: Any, name: str) -> None:  # noqa: F811 (page is the fixture's value)
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"mail-{name}.png"), full_page=True)
+    shot(page, f"mail-{name}")
 
 
 def test_add_test_save_and_sync_a_mailbox(
